@@ -1,0 +1,55 @@
+# Kalem Gateway — the README's two commands: `make setup`, then `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+NODE ?= node
+
+# Debian packages the build and the test suite need (real peers, not mocks):
+#   build-essential, python3      native modules (better-sqlite3, the media addon) via node-gyp
+#   libspandsp-dev, libspeexdsp-dev  G.711/G.722 and the resampler linked by native/
+#   rtpengine-daemon              media anchoring (SRTP ⇄ RTP)
+#   sip-tester                    SIPp, for the SIP scenarios and benchmarks
+#   baresip                       a TLS + SRTP user agent for end-to-end calls
+#   espeak-ng, sox                speech files for audio tests
+#   systemd                       systemd-analyze verify/security for the units
+#   openssl                       throwaway certificates in TLS tests
+DEBIAN_PACKAGES := build-essential python3 pkg-config libspandsp-dev libspeexdsp-dev rtpengine-daemon \
+	sip-tester baresip espeak-ng sox systemd openssl ca-certificates
+
+.PHONY: setup setup-debian setup-npm build native test run clean install uninstall
+
+setup: setup-debian setup-npm build
+
+# Idempotent: installs only what is missing. Needs root (or sudo) for apt-get.
+setup-debian:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "setup: Debian packages already installed"; exit 0; fi; \
+	echo "setup: installing Debian packages:" $$missing; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; else \
+	  echo "setup: need root to install: $$missing (run 'make setup' as root, or install them with apt-get)" >&2; exit 1; fi; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$SUDO apt-get update -qq && \
+	$$SUDO apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends $$missing
+
+# npm blocks install scripts except for the packages under "allowScripts" in package.json; native
+# modules build from source with node-gyp against the system's Node headers.
+setup-npm:
+	npm install --no-audit --no-fund
+
+build:
+	npx tsc -p tsconfig.json
+	chmod +x dist/src/main.js
+
+test: build
+	npx tap
+
+# Starts the daemon on the embedded defaults with data under ./var/ (a dev master key is made once).
+run: build
+	@mkdir -p var && chmod 700 var
+	@[ -f var/master.key ] || $(NODE) dist/src/main.js -c config/kalem.dev.toml keys init
+	$(NODE) dist/src/main.js -c config/kalem.dev.toml serve
+
+clean:
+	rm -rf dist native/build

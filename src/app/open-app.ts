@@ -1,0 +1,114 @@
+import { userInfo } from 'node:os';
+import { systemClock, type Clock } from '../core/clock.js';
+import { kalemError } from '../core/errors.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { loadConfig } from '../config/load.js';
+import type { KalemConfig } from '../config/schema.js';
+import { readMasterKey, masterKeyPath } from '../crypto/master-key.js';
+import { Keyring } from '../crypto/keyring.js';
+import { sodiumReady } from '../crypto/sodium.js';
+import { assertCurrent, migrate, openDatabase, schemaVersion } from '../store/database.js';
+import { SqliteTenantStore } from '../store/sqlite-tenant-store.js';
+import { ProvisioningService } from '../tenancy/provisioning-service.js';
+import type { DestinationStream } from 'pino';
+
+export interface AppOptions {
+  configPath?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  clock?: Clock;
+  /** Where logs go (the CLI sends them to stderr so stdout stays for output). */
+  logDestination?: DestinationStream;
+}
+
+export interface ConfiguredApp {
+  readonly config: KalemConfig;
+  readonly configPath: string | null;
+  readonly logger: Logger;
+  readonly env: NodeJS.ProcessEnv;
+  readonly clock: Clock;
+}
+
+export interface StoreApp extends ConfiguredApp {
+  readonly store: SqliteTenantStore;
+  close(): void;
+}
+
+export interface ProvisioningApp extends StoreApp {
+  readonly keyring: Keyring;
+  readonly provisioning: ProvisioningService;
+}
+
+export const MASTER_CHECK_META = 'master_key_check';
+
+/** Step 1: config and logger only (for `keys init`, `doctor`). */
+export function configureApp(opts: AppOptions = {}): ConfiguredApp {
+  const env = opts.env ?? process.env;
+  const { config, path } = loadConfig({ path: opts.configPath, env });
+  const logger = createLogger({
+    level: config.log.level,
+    ...(opts.logDestination ? { destination: opts.logDestination } : {}),
+  });
+  return { config, configPath: path, logger, env, clock: opts.clock ?? systemClock };
+}
+
+/**
+ * Step 2: the database. A brand-new (empty) database is created at the current schema, so a
+ * first `kalem account create` just works; an older non-empty one must be migrated explicitly
+ * with `kalem db migrate` (so upgrades are a deliberate step), and a newer one is refused.
+ */
+export function openStore(app: ConfiguredApp, opts: { migrateNew: boolean } = { migrateNew: true }): StoreApp {
+  const path = app.config.store.path;
+  const db = openDatabase({ path, busyTimeoutMs: app.config.store.busy_timeout_ms });
+  try {
+    if (opts.migrateNew && schemaVersion(db) === 0) migrate(db, path, () => new Date(app.clock.now()).toISOString());
+    assertCurrent(db, path);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  const store = new SqliteTenantStore(db);
+  return { ...app, store, close: () => store.close() };
+}
+
+/** Step 3: the master key and the services that seal and open secrets. */
+export async function openProvisioning(opts: AppOptions = {}): Promise<ProvisioningApp> {
+  const configured = configureApp(opts);
+  const sodium = await sodiumReady();
+  const keySource = {
+    file: configured.config.keys.master_key_file,
+    credentialsDirectory: configured.env.CREDENTIALS_DIRECTORY,
+  };
+  const masterKey = readMasterKey(keySource);
+  const keyring = new Keyring(sodium, masterKey);
+  masterKey.fill(0);
+  const app = openStore(configured);
+  try {
+    checkMasterKey(app.store, keyring, masterKeyPath(keySource).path);
+  } catch (err) {
+    app.close();
+    throw err;
+  }
+  const actor = configured.config.audit.actor ?? `cli:${safeUser()}`;
+  const provisioning = new ProvisioningService(app.store, keyring, app.clock, actor);
+  return { ...app, keyring, provisioning };
+}
+
+/**
+ * The database remembers a value only its master key opens; a different key is refused up
+ * front with a clear message, before it can wrap a new account key nobody else could open.
+ */
+export function checkMasterKey(store: SqliteTenantStore, keyring: Keyring, keyPath: string): void {
+  store.transaction(() => {
+    const check = store.getMeta(MASTER_CHECK_META);
+    if (!check) store.setMeta(MASTER_CHECK_META, keyring.masterCheck());
+    else if (!keyring.verifyMasterCheck(check)) throw kalemError('KALEM_ERR_MASTER_KEY_MISMATCH', keyPath);
+  });
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return String(process.getuid?.() ?? 'unknown');
+  }
+}

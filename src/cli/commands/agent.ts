@@ -1,0 +1,205 @@
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { kalemError } from '../../core/errors.js';
+import type { Agent, AgentTools, TurnDetection } from '../../tenancy/model.js';
+import type { AgentFields } from '../../tenancy/ports.js';
+import { globals, withProvisioning } from '../context.js';
+import { printJson, printRecord, printTable, say } from '../output.js';
+import { fraction, nonNegativeInt, oneOfValues, positiveInt } from '../parse.js';
+
+interface AgentOptions {
+  name?: string;
+  kind?: Agent['kind'];
+  model?: string;
+  voice?: string;
+  instructions?: string;
+  instructionsFile?: string;
+  audioMode?: Agent['audioMode'];
+  turnDetection?: TurnDetection['type'];
+  vadThreshold?: number;
+  vadPrefixMs?: number;
+  vadSilenceMs?: number;
+  eagerness?: 'low' | 'medium' | 'high' | 'auto';
+  firstWords?: string;
+  maxCallSeconds?: number;
+  transferTarget?: string;
+  endCall?: boolean;
+  transcripts?: boolean;
+  webhooksFile?: string;
+}
+
+function agentOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--kind <kind>', 'realtime (OpenAI agent) or echo (trunk test)').argParser(oneOfValues(['realtime', 'echo'] as const)))
+    .option('--model <model>', 'OpenAI Realtime model')
+    .option('--voice <voice>', 'OpenAI voice')
+    .option('--instructions <text>', 'system instructions')
+    .option('--instructions-file <file>', 'read the instructions from a file')
+    .addOption(new Option('--audio-mode <mode>', 'pcm16 (decode, 24 kHz) or g711 (pass-through)').argParser(oneOfValues(['pcm16', 'g711'] as const)))
+    .addOption(new Option('--turn-detection <type>', 'server_vad or semantic_vad').argParser(oneOfValues(['server_vad', 'semantic_vad'] as const)))
+    .option('--vad-threshold <0..1>', 'server_vad activation threshold', fraction)
+    .option('--vad-prefix-ms <ms>', 'server_vad audio kept before speech', nonNegativeInt)
+    .option('--vad-silence-ms <ms>', 'server_vad silence that ends a turn', nonNegativeInt)
+    .addOption(new Option('--eagerness <e>', 'semantic_vad eagerness').argParser(oneOfValues(['low', 'medium', 'high', 'auto'] as const)))
+    .option('--first-words <text>', 'what the agent says when the call is answered')
+    .option('--max-call-seconds <s>', 'the gateway hangs up after this long', positiveInt)
+    .option('--transfer-target <sip-uri>', 'where transfer_call may send the caller')
+    .option('--no-end-call', 'do not give the model the end_call tool')
+    .option('--no-transcripts', 'never store transcripts of this agent\'s calls')
+    .option('--webhooks-file <file>', 'JSON array of webhook tools: {name, description, parameters, url}');
+}
+
+function fieldsFrom(o: AgentOptions, base: AgentFields | undefined): Partial<AgentFields> {
+  const f: { -readonly [K in keyof AgentFields]?: AgentFields[K] } = {};
+  if (o.name !== undefined) f.name = o.name;
+  if (o.kind !== undefined) f.kind = o.kind;
+  if (o.model !== undefined) f.model = o.model;
+  if (o.voice !== undefined) f.voice = o.voice;
+  if (o.instructions !== undefined && o.instructionsFile !== undefined) {
+    throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'give --instructions or --instructions-file, not both');
+  }
+  if (o.instructions !== undefined) f.instructions = o.instructions;
+  if (o.instructionsFile !== undefined) f.instructions = readText(o.instructionsFile);
+  if (o.audioMode !== undefined) f.audioMode = o.audioMode;
+  if (o.firstWords !== undefined) f.firstWords = o.firstWords === '' ? null : o.firstWords;
+  if (o.maxCallSeconds !== undefined) f.maxCallSeconds = o.maxCallSeconds;
+  if (o.transcripts === false) f.storeTranscripts = false;
+
+  const vadTouched =
+    o.turnDetection !== undefined || o.vadThreshold !== undefined || o.vadPrefixMs !== undefined || o.vadSilenceMs !== undefined || o.eagerness !== undefined;
+  if (vadTouched) {
+    const cur = base?.turnDetection;
+    const type = o.turnDetection ?? cur?.type ?? 'server_vad';
+    if (type === 'server_vad') {
+      if (o.eagerness !== undefined) throw kalemError('KALEM_ERR_INVALID_ARGUMENT', '--eagerness applies to semantic_vad only');
+      const prev = cur?.type === 'server_vad' ? cur : { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 500 };
+      f.turnDetection = {
+        type,
+        threshold: o.vadThreshold ?? prev.threshold,
+        prefixPaddingMs: o.vadPrefixMs ?? prev.prefixPaddingMs,
+        silenceDurationMs: o.vadSilenceMs ?? prev.silenceDurationMs,
+      };
+    } else {
+      if (o.vadThreshold !== undefined || o.vadPrefixMs !== undefined || o.vadSilenceMs !== undefined) {
+        throw kalemError('KALEM_ERR_INVALID_ARGUMENT', '--vad-* options apply to server_vad only');
+      }
+      f.turnDetection = { type, eagerness: o.eagerness ?? (cur?.type === 'semantic_vad' ? cur.eagerness : 'auto') };
+    }
+  }
+
+  if (o.transferTarget !== undefined || o.endCall === false || o.webhooksFile !== undefined) {
+    const prev: AgentTools = base?.tools ?? { transferTarget: null, endCall: true, webhooks: [] };
+    f.tools = {
+      transferTarget: o.transferTarget === undefined ? prev.transferTarget : o.transferTarget === '' ? null : o.transferTarget,
+      endCall: o.endCall === false ? false : prev.endCall,
+      webhooks: o.webhooksFile === undefined ? prev.webhooks : readWebhooks(o.webhooksFile),
+    };
+  }
+  return f;
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}
+
+function readWebhooks(file: string): AgentTools['webhooks'] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readText(file));
+  } catch (err) {
+    if (err instanceof SyntaxError) throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `${file} is not valid JSON: ${err.message}`);
+    throw err;
+  }
+  if (!Array.isArray(parsed)) throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `${file} must hold a JSON array of tools`);
+  return parsed.map((t: unknown, i) => {
+    const o = t as Record<string, unknown>;
+    if (typeof o?.name !== 'string' || typeof o.url !== 'string' || typeof o.parameters !== 'object' || o.parameters === null) {
+      throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `tool ${i + 1} in ${file} needs "name", "url" and a "parameters" JSON schema`);
+    }
+    return {
+      name: o.name,
+      url: o.url,
+      description: typeof o.description === 'string' ? o.description : '',
+      parameters: o.parameters as Record<string, unknown>,
+    };
+  });
+}
+
+const row = (a: Agent) => ({
+  id: a.id,
+  name: a.name,
+  kind: a.kind,
+  model: a.model,
+  voice: a.voice,
+  audio_mode: a.audioMode,
+  turn_detection: a.turnDetection.type,
+  max_call_seconds: a.maxCallSeconds,
+  transcripts: a.storeTranscripts,
+});
+
+export function agentCommand(): Command {
+  const cmd = new Command('agent').description('AI agents that answer an account\'s numbers');
+
+  agentOptions(
+    cmd.command('create').description('create an agent').argument('<account>', 'account id or name').argument('<name>', 'agent name'),
+  ).action(async (account: string, name: string, o: AgentOptions, c: Command) => {
+    const agent = await withProvisioning(c, (app) => app.provisioning.createAgent(account, { ...fieldsFrom(o, undefined), name }));
+    if (globals(c).json) printJson(agent);
+    else say(`created agent ${agent.name} (${agent.id}) in account ${account}`);
+  });
+
+  cmd
+    .command('list')
+    .description('list an account\'s agents')
+    .argument('<account>', 'account id or name')
+    .action(async (account: string, _o, c: Command) => {
+      const list = await withProvisioning(c, (app) => app.provisioning.listAgents(account));
+      if (globals(c).json) printJson(list);
+      else printTable(list.map(row), ['id', 'name', 'kind', 'model', 'voice', 'audio_mode', 'turn_detection']);
+    });
+
+  cmd
+    .command('show')
+    .description('show one agent')
+    .argument('<account>', 'account id or name')
+    .argument('<agent>', 'agent id or name')
+    .action(async (account: string, ref: string, _o, c: Command) => {
+      const a = await withProvisioning(c, (app) => app.provisioning.agent(account, ref));
+      if (globals(c).json) printJson(a);
+      else printRecord({ ...row(a), instructions: a.instructions, turn_detection: a.turnDetection, tools: a.tools, first_words: a.firstWords });
+    });
+
+  agentOptions(
+    cmd
+      .command('update')
+      .description('change an agent')
+      .argument('<account>', 'account id or name')
+      .argument('<agent>', 'agent id or name')
+      .option('--name <name>', 'new name'),
+  ).action(async (account: string, ref: string, o: AgentOptions, c: Command) => {
+    const agent = await withProvisioning(c, (app) => {
+      const cur = app.provisioning.agent(account, ref);
+      const patch = fieldsFrom(o, cur);
+      if (Object.keys(patch).length === 0) throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'nothing to change; see `kalem agent update --help`');
+      return app.provisioning.updateAgent(account, ref, patch);
+    });
+    if (globals(c).json) printJson(agent);
+    else say(`updated agent ${agent.name} (${agent.id})`);
+  });
+
+  cmd
+    .command('delete')
+    .description('delete an agent (its numbers must be removed first)')
+    .argument('<account>', 'account id or name')
+    .argument('<agent>', 'agent id or name')
+    .action(async (account: string, ref: string, _o, c: Command) => {
+      await withProvisioning(c, (app) => app.provisioning.deleteAgent(account, ref));
+      say(`deleted agent ${ref}`);
+    });
+
+  return cmd;
+}

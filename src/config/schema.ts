@@ -1,0 +1,71 @@
+import { bool, int, oneOf, optStr, str, strList, type ConfigOf } from './schema-dsl.js';
+
+/**
+ * The one config schema. Every key has a default suited to a production install under systemd;
+ * `config/kalem.example.toml` shows and explains each of them (a test keeps the two in step).
+ */
+export const CONFIG_SCHEMA = {
+  store: {
+    $doc: 'The SQLite database holding tenants, numbers, trunks, sealed secrets, CDRs and the audit log.',
+    path: str('/var/lib/kalem/kalem.db', 'Database file. WAL mode: keep the -wal and -shm files beside it.'),
+    busy_timeout_ms: int(5000, 'How long a writer waits for a lock held by another process before failing.', {
+      min: 0,
+      max: 600_000,
+    }),
+  },
+  keys: {
+    $doc:
+      'The master key wraps every account key. Under systemd it comes from $CREDENTIALS_DIRECTORY/master.key ' +
+      '(LoadCredential=); otherwise from this file, which must be mode 0600 (or stricter) and owned by the user running kalem.',
+    master_key_file: str('/etc/kalem/master.key', 'Path of the 32-byte master key file (raw or base64).'),
+  },
+  log: {
+    $doc: 'Logs are JSON lines on stdout (journald collects them).',
+    level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const, 'info', 'Minimum level logged.'),
+    sip_trace: bool(false, 'Log every SIP message at debug level (Authorization values are redacted).'),
+  },
+  daemon: {
+    $doc: 'Process lifecycle.',
+    drain_timeout_ms: int(60_000, 'On SIGTERM, how long calls in progress may continue before they are ended with BYE.', {
+      min: 0,
+    }),
+    max_calls: int(500, 'Most calls this daemon carries at once, all accounts together.', { min: 1 }),
+  },
+  audit: {
+    $doc: 'The audit trail of administrative changes.',
+    actor: optStr('Name recorded as the actor of CLI changes; default: "cli:<unix user>".'),
+  },
+  sip: {
+    $doc: 'SIP signalling. The embedded engine needs nothing else; drachtio needs a drachtio-server.',
+    engine: oneOf(['embedded', 'drachtio'] as const, 'embedded', 'Which SIP engine answers calls.'),
+    listen_address: str('0.0.0.0', 'Address the embedded engine binds for UDP, TCP and TLS.'),
+    public_address: optStr('Address written into Via/Contact/SDP when it differs from listen_address (NAT).'),
+    udp_port: int(5060, 'UDP port (0 = disabled).', { min: 0, max: 65535 }),
+    tcp_port: int(5060, 'TCP port (0 = disabled).', { min: 0, max: 65535 }),
+    tls_port: int(5061, 'TLS port (0 = disabled). Needs tls_cert_file and tls_key_file.', { min: 0, max: 65535 }),
+    tls_cert_file: optStr('PEM certificate chain for SIP over TLS; re-read on SIGHUP.'),
+    tls_key_file: optStr('PEM private key for SIP over TLS; re-read on SIGHUP.'),
+    max_message_bytes: int(65_535, 'Largest SIP message accepted.', { min: 1024, max: 1_048_576 }),
+    max_headers: int(128, 'Most header lines in one SIP message.', { min: 16, max: 4096 }),
+    max_connections: int(1024, 'Most TCP+TLS connections open at once.', { min: 1 }),
+    max_connections_per_ip: int(64, 'Most TCP+TLS connections from one source address.', { min: 1 }),
+    connection_idle_timeout_ms: int(120_000, 'A TCP/TLS connection with no complete message for this long is closed.', {
+      min: 1000,
+    }),
+    t1_ms: int(500, 'RFC 3261 T1 (round-trip estimate).', { min: 50, max: 10_000 }),
+    rate_limit_requests: int(64, 'Requests one source address may send per rate_limit_window_ms (pike-style).', { min: 1 }),
+    rate_limit_window_ms: int(2000, 'Window of the per-source request-rate limit.', { min: 100 }),
+    rate_limit_block_ms: int(60_000, 'How long a source over the rate limit is ignored.', { min: 0 }),
+    scanner_user_agents: strList(
+      ['friendly-scanner', 'sipvicious', 'sipcli', 'sip-cli'],
+      'User-Agent substrings of known scanners: their requests are dropped silently on UDP.',
+    ),
+    nonce_ttl_ms: int(300_000, 'How long a digest nonce stays valid.', { min: 1000 }),
+    retry_after_s: int(30, 'Retry-After sent with 503 and 486 responses.', { min: 1 }),
+    drachtio_host: str('127.0.0.1', 'drachtio-server admin address (engine = "drachtio").'),
+    drachtio_port: int(9022, 'drachtio-server admin port.', { min: 1, max: 65535 }),
+    drachtio_secret_file: optStr('File holding the drachtio-server admin secret (mode 0600).'),
+  },
+} as const;
+
+export type KalemConfig = ConfigOf<typeof CONFIG_SCHEMA>;

@@ -1,0 +1,120 @@
+import { kalemError } from '../core/errors.js';
+import type { Sodium } from './sodium.js';
+
+/**
+ * The key hierarchy of DESIGN.md "Keys and data at rest":
+ *   master key ──wraps──▶ account key (AD = account id) ──seals──▶ secrets (AD = account, name, version)
+ *
+ * Cipher: XChaCha20-Poly1305 (libsodium-wrappers has no AES-GCM). A blob is
+ *   format byte (1) ‖ nonce (24) ‖ ciphertext+tag.
+ * The associated data binds a blob to the row it belongs to, so a blob copied into another row or
+ * account fails authentication instead of opening as someone else's secret.
+ */
+
+const FORMAT_V1 = 1;
+const ACCOUNT_KEY_BYTES = 32;
+
+export type WrappedKey = Uint8Array;
+export type SealedValue = Uint8Array;
+
+function ad(...parts: string[]): Uint8Array {
+  // NUL separators cannot occur in ids or names (validated upstream), so the encoding is unambiguous.
+  return new TextEncoder().encode(['kalem/v1', ...parts].join('\0'));
+}
+
+export class Keyring {
+  constructor(
+    private readonly sodium: Sodium,
+    private readonly masterKey: Uint8Array,
+  ) {
+    if (masterKey.length !== 32) throw new TypeError('master key must be 32 bytes');
+  }
+
+  /** A fresh random account key, returned only in wrapped form. */
+  newWrappedAccountKey(accountId: string): WrappedKey {
+    const key = this.sodium.randombytes_buf(ACCOUNT_KEY_BYTES);
+    try {
+      return this.wrapAccountKey(accountId, key);
+    } finally {
+      this.sodium.memzero(key);
+    }
+  }
+
+  wrapAccountKey(accountId: string, accountKey: Uint8Array): WrappedKey {
+    return this.encrypt(this.masterKey, accountKey, ad('account-key', accountId));
+  }
+
+  /** Unwraps an account key; the caller wipes it with `wipe()` when done. */
+  unwrapAccountKey(accountId: string, wrapped: WrappedKey): Uint8Array {
+    const key = this.decrypt(this.masterKey, wrapped, ad('account-key', accountId));
+    if (!key) throw kalemError('KALEM_ERR_WRONG_MASTER_KEY', accountId);
+    return key;
+  }
+
+  seal(accountId: string, wrapped: WrappedKey, name: string, version: number, plaintext: Uint8Array): SealedValue {
+    return this.withAccountKey(accountId, wrapped, (key) =>
+      this.encrypt(key, plaintext, ad('secret', accountId, name, String(version))),
+    );
+  }
+
+  /** Opens a sealed secret; the caller wipes the result as soon as it has used it. */
+  open(accountId: string, wrapped: WrappedKey, name: string, version: number, sealed: SealedValue): Uint8Array {
+    return this.withAccountKey(accountId, wrapped, (key) => {
+      const plain = this.decrypt(key, sealed, ad('secret', accountId, name, String(version)));
+      if (!plain) throw kalemError('KALEM_ERR_SECRET_TAMPERED', name, accountId);
+      return plain;
+    });
+  }
+
+  /** A value only this master key opens; stored once so a wrong key is caught before any account. */
+  masterCheck(): Uint8Array {
+    return this.encrypt(this.masterKey, new TextEncoder().encode('kalem master key check'), ad('master-check'));
+  }
+
+  verifyMasterCheck(blob: Uint8Array): boolean {
+    const plain = this.decrypt(this.masterKey, blob, ad('master-check'));
+    return plain !== null;
+  }
+
+  wipe(buf: Uint8Array): void {
+    this.sodium.memzero(buf);
+  }
+
+  private withAccountKey<T>(accountId: string, wrapped: WrappedKey, fn: (key: Uint8Array) => T): T {
+    const key = this.unwrapAccountKey(accountId, wrapped);
+    try {
+      return fn(key);
+    } finally {
+      this.sodium.memzero(key);
+    }
+  }
+
+  private encrypt(key: Uint8Array, plaintext: Uint8Array, adata: Uint8Array): Uint8Array {
+    const s = this.sodium;
+    const nonce = s.randombytes_buf(s.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+    const ct = s.crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, adata, null, nonce, key);
+    const out = new Uint8Array(1 + nonce.length + ct.length);
+    out[0] = FORMAT_V1;
+    out.set(nonce, 1);
+    out.set(ct, 1 + nonce.length);
+    return out;
+  }
+
+  /** null when the blob does not authenticate (wrong key, tampering, wrong row). */
+  private decrypt(key: Uint8Array, blob: Uint8Array, adata: Uint8Array): Uint8Array | null {
+    const s = this.sodium;
+    const nonceBytes = s.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+    if (blob.length < 1 + nonceBytes + s.crypto_aead_xchacha20poly1305_ietf_ABYTES || blob[0] !== FORMAT_V1) return null;
+    try {
+      return s.crypto_aead_xchacha20poly1305_ietf_decrypt(
+        null,
+        blob.subarray(1 + nonceBytes),
+        adata,
+        blob.subarray(1, 1 + nonceBytes),
+        key,
+      );
+    } catch {
+      return null;
+    }
+  }
+}

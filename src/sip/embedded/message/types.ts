@@ -1,0 +1,109 @@
+/**
+ * SIP message model (RFC 3261 §7). Pure data: no sockets, no timers.
+ *
+ * Header names are stored in their canonical long form, lower-cased (`v` and `Via` are both
+ * `via`), in arrival order, one entry per header *line*; a line holding several comma-separated
+ * values stays one entry and `values()` splits it. The serializer writes canonical capitalised
+ * names. Bodies are bytes; Content-Length is computed by the serializer.
+ */
+
+export interface SipHeader {
+  /** Lower-cased long form, e.g. `via`, `call-id`, `content-type`. */
+  readonly name: string;
+  value: string;
+}
+
+export class SipHeaders {
+  readonly list: SipHeader[] = [];
+
+  /** First value of a header, or undefined. */
+  get(name: string): string | undefined {
+    const n = name.toLowerCase();
+    return this.list.find((h) => h.name === n)?.value;
+  }
+
+  /** Every header line of that name, in order (values not split on commas). */
+  getAll(name: string): string[] {
+    const n = name.toLowerCase();
+    return this.list.filter((h) => h.name === n).map((h) => h.value);
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  append(name: string, value: string): void {
+    this.list.push({ name: name.toLowerCase(), value });
+  }
+
+  /** Adds a header line before every other line (used for a new top Via). */
+  prepend(name: string, value: string): void {
+    this.list.unshift({ name: name.toLowerCase(), value });
+  }
+
+  /** Replaces every line of that name with one line. */
+  set(name: string, value: string): void {
+    this.remove(name);
+    this.append(name, value);
+  }
+
+  remove(name: string): void {
+    const n = name.toLowerCase();
+    for (let i = this.list.length - 1; i >= 0; i--) if (this.list[i]!.name === n) this.list.splice(i, 1);
+  }
+
+  clone(): SipHeaders {
+    const c = new SipHeaders();
+    for (const h of this.list) c.list.push({ name: h.name, value: h.value });
+    return c;
+  }
+}
+
+export interface SipRequest {
+  readonly kind: 'request';
+  method: string;
+  /** Request-URI as text; parse it with `parseUri` from ./uri.js when needed. */
+  uri: string;
+  readonly headers: SipHeaders;
+  body: Buffer;
+}
+
+export interface SipResponse {
+  readonly kind: 'response';
+  status: number;
+  reason: string;
+  readonly headers: SipHeaders;
+  body: Buffer;
+}
+
+export type SipMessage = SipRequest | SipResponse;
+
+/**
+ * Raised by the parser for malformed input. `status` is the response a server sends when the
+ * message was a request it could identify (400, 413 Request Entity Too Large, 505 Version Not
+ * Supported …); `undefined` means drop silently (e.g. garbage that is not a request at all).
+ */
+export class SipParseError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    /**
+     * Added by the message parser when the start line and header lines of a request could be
+     * split: the request as far as it was read (headers unvalidated, body empty), so the UAS can
+     * copy Via, From, To, Call-ID and CSeq into its 400/505/513 (RFC 3261 §8.2.6.2).
+     */
+    readonly request?: SipRequest,
+  ) {
+    super(message);
+    this.name = 'SipParseError';
+  }
+}
+
+/** Limits the parser enforces so one peer cannot exhaust memory. */
+export interface ParseLimits {
+  /** Bytes of start line + headers + body. */
+  maxMessageBytes: number;
+  maxHeaders: number;
+}
+
+export const DEFAULT_PARSE_LIMITS: ParseLimits = { maxMessageBytes: 65_535, maxHeaders: 128 };

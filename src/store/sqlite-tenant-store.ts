@@ -1,0 +1,51 @@
+import type { TenantStore } from '../tenancy/ports.js';
+import type { Db } from './database.js';
+import { SqliteAccountRepository } from './repositories/accounts.js';
+import { SqliteAgentRepository } from './repositories/agents.js';
+import { SqliteAuditRepository } from './repositories/audit.js';
+import { SqliteCallRepository } from './repositories/calls.js';
+import { SqliteNumberRepository } from './repositories/numbers.js';
+import { SqliteSecretRepository } from './repositories/secrets.js';
+import { SqliteTrunkRepository } from './repositories/trunks.js';
+
+/** The TenantStore port over one better-sqlite3 connection. */
+export class SqliteTenantStore implements TenantStore {
+  readonly accounts;
+  readonly agents;
+  readonly numbers;
+  readonly trunks;
+  readonly secrets;
+  readonly audit;
+  readonly calls;
+
+  constructor(readonly db: Db) {
+    this.accounts = new SqliteAccountRepository(db);
+    this.agents = new SqliteAgentRepository(db);
+    this.numbers = new SqliteNumberRepository(db);
+    this.trunks = new SqliteTrunkRepository(db);
+    this.secrets = new SqliteSecretRepository(db);
+    this.audit = new SqliteAuditRepository(db);
+    this.calls = new SqliteCallRepository(db);
+  }
+
+  transaction<T>(fn: () => T): T {
+    // IMMEDIATE takes the write lock up front, so two writers never deadlock upgrading a read lock.
+    return this.db.transaction(fn).immediate();
+  }
+
+  getMeta(key: string): Uint8Array | undefined {
+    const r = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: Buffer } | undefined;
+    return r && new Uint8Array(r.value);
+  }
+
+  setMeta(key: string, value: Uint8Array): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(
+      key,
+      Buffer.from(value),
+    );
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,36 @@
+import { parsePhoneNumberWithError, type CountryCode } from 'libphonenumber-js/max';
+import { kalemError } from '../core/errors.js';
+
+/**
+ * E.164 normalisation with libphonenumber-js (its full metadata), not hand-written rules:
+ * `+1 (415) 555-0100` → `+14155550100`. A national number needs `defaultCountry`.
+ */
+export function normalizeE164(input: string, defaultCountry?: CountryCode): string {
+  const text = input.trim();
+  // Phone numbers hold digits, separators and an optional leading +; letters (vanity "1-800-FLOWERS"
+  // aside, which carriers never send) mean a typo, so refuse rather than let the library guess.
+  if (!/^\+?[0-9 ().\-/]+$/.test(text)) throw kalemError('KALEM_ERR_INVALID_E164', input);
+  try {
+    const parsed = parsePhoneNumberWithError(text, defaultCountry);
+    if (!parsed.isPossible()) throw new Error('impossible length');
+    return parsed.number;
+  } catch {
+    throw kalemError('KALEM_ERR_INVALID_E164', input);
+  }
+}
+
+/**
+ * Lenient form for routing: a SIP Request-URI user may carry `+E164`, `00…`, or digits without a
+ * plus (many carriers send `14155550100`). Returns null when nothing sensible can be made of it.
+ */
+export function routableE164(user: string): string | null {
+  let digits = user.replace(/[\s().\-]/g, '');
+  if (digits.startsWith('00')) digits = '+' + digits.slice(2);
+  if (!digits.startsWith('+')) digits = '+' + digits;
+  if (!/^\+[1-9][0-9]{6,14}$/.test(digits)) return null;
+  try {
+    return normalizeE164(digits);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The tenancy domain: what an account owns. Every resource carries its account id; nothing here
+ * is reachable without naming the account it belongs to (DID resolution is the one entry point
+ * that goes from a dialled number to an account).
+ */
+
+export type AccountStatus = 'active' | 'disabled';
+
+export interface RetentionSettings {
+  /** Days to keep each kind of data; null = keep until deleted. Enforced by privacy/ (later). */
+  readonly transcriptsDays: number | null;
+  readonly recordingsDays: number | null;
+  readonly cdrDays: number | null;
+}
+
+export interface Account {
+  readonly id: string;
+  readonly name: string;
+  readonly status: AccountStatus;
+  /** Most calls this account may have at once across all its trunks; null = only the daemon limit. */
+  readonly maxConcurrentCalls: number | null;
+  readonly retention: RetentionSettings;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export type AgentKind = 'realtime' | 'echo';
+/** pcm16: decode and resample to 24 kHz PCM16; g711: pass μ-law/A-law straight to the model. */
+export type AudioMode = 'pcm16' | 'g711';
+
+export type TurnDetection =
+  | {
+      readonly type: 'server_vad';
+      readonly threshold: number;
+      readonly prefixPaddingMs: number;
+      readonly silenceDurationMs: number;
+    }
+  | { readonly type: 'semantic_vad'; readonly eagerness: 'low' | 'medium' | 'high' | 'auto' };
+
+export interface AgentTools {
+  /** SIP URI the transfer_call tool may REFER to; null = no transfer tool. */
+  readonly transferTarget: string | null;
+  /** Whether the model gets the end_call tool. */
+  readonly endCall: boolean;
+  /** Webhook tools: name, JSON schema of the arguments, HTTPS URL. */
+  readonly webhooks: ReadonlyArray<{
+    readonly name: string;
+    readonly description: string;
+    readonly parameters: Record<string, unknown>;
+    readonly url: string;
+  }>;
+}
+
+export interface Agent {
+  readonly id: string;
+  readonly accountId: string;
+  readonly name: string;
+  readonly kind: AgentKind;
+  readonly model: string;
+  readonly voice: string;
+  readonly instructions: string;
+  readonly audioMode: AudioMode;
+  readonly turnDetection: TurnDetection;
+  readonly tools: AgentTools;
+  readonly firstWords: string | null;
+  readonly maxCallSeconds: number;
+  readonly storeTranscripts: boolean;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface PhoneNumber {
+  readonly e164: string;
+  readonly accountId: string;
+  readonly agentId: string;
+  readonly createdAt: string;
+}
+
+export interface Trunk {
+  readonly id: string;
+  readonly accountId: string;
+  readonly name: string;
+  /** Canonical CIDR texts; empty when the trunk authenticates by digest only. */
+  readonly cidrs: readonly string[];
+  readonly digestUsername: string | null;
+  readonly hasDigestPassword: boolean;
+  readonly maxConcurrentCalls: number | null;
+  readonly createdAt: string;
+}
+
+/** A secret's metadata; the value never leaves the store except sealed, or opened by the vault. */
+export interface SecretInfo {
+  readonly accountId: string;
+  readonly name: string;
+  readonly version: number;
+  readonly createdAt: string;
+}
+
+export interface AuditEntry {
+  readonly id: number;
+  readonly at: string;
+  readonly actor: string;
+  readonly accountId: string | null;
+  readonly action: string;
+  readonly target: string;
+  /** Non-secret details of the change (field names changed, counts). Never a secret value. */
+  readonly details: Record<string, unknown>;
+}
+
+export interface CallRecordSummary {
+  readonly id: string;
+  readonly accountId: string;
+  readonly agentId: string | null;
+  readonly numberE164: string | null;
+  readonly sipCallId: string;
+  readonly startedAt: string;
+  readonly endedAt: string | null;
+  readonly endReason: string | null;
+}
+
+export const DEFAULT_AGENT = {
+  kind: 'realtime' as AgentKind,
+  model: 'gpt-realtime',
+  voice: 'marin',
+  instructions: 'You are a helpful phone assistant. Be brief.',
+  audioMode: 'pcm16' as AudioMode,
+  turnDetection: { type: 'server_vad', threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 500 } as TurnDetection,
+  tools: { transferTarget: null, endCall: true, webhooks: [] } as AgentTools,
+  firstWords: null as string | null,
+  maxCallSeconds: 3600,
+  storeTranscripts: true,
+};

@@ -1,0 +1,428 @@
+import { kalemError, KalemError } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
+import { newId } from '../core/ids.js';
+import { parseCidr } from './cidr.js';
+import { normalizeE164 } from './e164.js';
+import {
+  DEFAULT_AGENT,
+  type Account,
+  type AccountStatus,
+  type Agent,
+  type AuditEntry,
+  type PhoneNumber,
+  type RetentionSettings,
+  type SecretInfo,
+  type Trunk,
+} from './model.js';
+import type { AgentFields, SecretVault, TenantStore } from './ports.js';
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const SECRET_NAME_RE = /^[a-z][a-z0-9_.-]{0,63}$/;
+const MAX_SECRET_BYTES = 16 * 1024;
+
+export interface AccountInput {
+  name: string;
+  maxConcurrentCalls?: number | null;
+  status?: AccountStatus;
+  retention?: Partial<RetentionSettings>;
+}
+
+export interface TrunkInput {
+  name: string;
+  cidrs: string[];
+  digestUsername?: string | null;
+  /** Read from stdin by the CLI; wiped by the service once sealed. */
+  digestPassword?: Uint8Array | null;
+  maxConcurrentCalls?: number | null;
+}
+
+/**
+ * Provisioning: every administrative change to tenants, validated, written together with its
+ * audit row in one transaction. The CLI and (later) the admin API call this; neither touches the
+ * store directly. Accounts are referred to by id or name; everything below an account is looked
+ * up inside that account only.
+ */
+export class ProvisioningService {
+  constructor(
+    private readonly store: TenantStore,
+    private readonly vault: SecretVault,
+    private readonly clock: Clock,
+    private readonly actor: string,
+  ) {}
+
+  // ── accounts ──────────────────────────────────────────────────────────────
+
+  createAccount(input: AccountInput): Account {
+    checkName('account', input.name);
+    const id = newId('acc');
+    const at = this.at();
+    return this.store.transaction(() => {
+      if (this.store.accounts.findByName(input.name)) {
+        throw kalemError('KALEM_ERR_DUPLICATE', `an account named "${input.name}" already exists`);
+      }
+      this.store.accounts.insert({
+        id,
+        name: input.name,
+        status: input.status ?? 'active',
+        maxConcurrentCalls: checkLimit(input.maxConcurrentCalls ?? null),
+        retention: { transcriptsDays: null, recordingsDays: null, cdrDays: null, ...input.retention },
+        wrappedKey: this.vault.newWrappedAccountKey(id),
+        at,
+      });
+      this.audit(id, 'account.create', id, { name: input.name });
+      return this.store.accounts.get(id)!;
+    });
+  }
+
+  listAccounts(): Account[] {
+    return this.store.accounts.list();
+  }
+
+  account(ref: string): Account {
+    const a = this.store.accounts.get(ref) ?? this.store.accounts.findByName(ref);
+    if (!a) throw kalemError('KALEM_ERR_UNKNOWN_ACCOUNT', ref);
+    return a;
+  }
+
+  updateAccount(ref: string, patch: Partial<AccountInput>): Account {
+    if (patch.name !== undefined) checkName('account', patch.name);
+    return this.store.transaction(() => {
+      const a = this.account(ref);
+      if (patch.name !== undefined && patch.name !== a.name && this.store.accounts.findByName(patch.name)) {
+        throw kalemError('KALEM_ERR_DUPLICATE', `an account named "${patch.name}" already exists`);
+      }
+      const changes: { -readonly [K in keyof Account]?: Account[K] } = {};
+      if (patch.name !== undefined) changes.name = patch.name;
+      if (patch.status !== undefined) changes.status = patch.status;
+      if (patch.maxConcurrentCalls !== undefined) changes.maxConcurrentCalls = checkLimit(patch.maxConcurrentCalls);
+      if (patch.retention !== undefined) changes.retention = { ...a.retention, ...patch.retention };
+      this.store.accounts.update(a.id, changes, this.at());
+      this.audit(a.id, 'account.update', a.id, { fields: Object.keys(changes) });
+      return this.store.accounts.get(a.id)!;
+    });
+  }
+
+  /** Deletes the account and everything it owns; its key goes with it, so nothing sealed survives. */
+  deleteAccount(ref: string): void {
+    this.store.transaction(() => {
+      const a = this.account(ref);
+      this.store.accounts.delete(a.id);
+      this.audit(a.id, 'account.delete', a.id, { name: a.name });
+    });
+  }
+
+  // ── agents ────────────────────────────────────────────────────────────────
+
+  createAgent(accountRef: string, input: Partial<AgentFields> & { name: string }): Agent {
+    checkName('agent', input.name);
+    const fields = checkAgent({ ...DEFAULT_AGENT, ...input });
+    return this.store.transaction(() => {
+      const a = this.account(accountRef);
+      if (this.store.agents.findByName(a.id, input.name)) {
+        throw kalemError('KALEM_ERR_DUPLICATE', `account ${a.name} already has an agent named "${input.name}"`);
+      }
+      const id = newId('agt');
+      this.store.agents.insert(a.id, id, fields, this.at());
+      this.audit(a.id, 'agent.create', id, { name: input.name, kind: fields.kind });
+      return this.store.agents.get(a.id, id)!;
+    });
+  }
+
+  agent(accountRef: string, agentRef: string): Agent {
+    const a = this.account(accountRef);
+    const agent = this.store.agents.get(a.id, agentRef) ?? this.store.agents.findByName(a.id, agentRef);
+    if (!agent) throw kalemError('KALEM_ERR_UNKNOWN_AGENT', agentRef, a.name);
+    return agent;
+  }
+
+  listAgents(accountRef: string): Agent[] {
+    return this.store.agents.list(this.account(accountRef).id);
+  }
+
+  updateAgent(accountRef: string, agentRef: string, patch: Partial<AgentFields>): Agent {
+    if (patch.name !== undefined) checkName('agent', patch.name);
+    return this.store.transaction(() => {
+      const cur = this.agent(accountRef, agentRef);
+      if (patch.name !== undefined && patch.name !== cur.name && this.store.agents.findByName(cur.accountId, patch.name)) {
+        throw kalemError('KALEM_ERR_DUPLICATE', `this account already has an agent named "${patch.name}"`);
+      }
+      const { id, accountId, createdAt, updatedAt, ...curFields } = cur;
+      void createdAt;
+      void updatedAt;
+      const fields = checkAgent({ ...curFields, ...patch });
+      this.store.agents.update(accountId, id, fields, this.at());
+      this.audit(accountId, 'agent.update', id, { fields: Object.keys(patch) });
+      return this.store.agents.get(accountId, id)!;
+    });
+  }
+
+  deleteAgent(accountRef: string, agentRef: string): void {
+    this.store.transaction(() => {
+      const agent = this.agent(accountRef, agentRef);
+      const n = this.store.numbers.countForAgent(agent.accountId, agent.id);
+      if (n > 0) {
+        throw kalemError('KALEM_ERR_IN_USE', `agent ${agent.name} still answers ${n} number(s); remove or move them first`);
+      }
+      this.store.agents.delete(agent.accountId, agent.id);
+      this.audit(agent.accountId, 'agent.delete', agent.id, { name: agent.name });
+    });
+  }
+
+  // ── numbers ───────────────────────────────────────────────────────────────
+
+  /**
+   * Adds numbers all-or-nothing: every number is validated before anything is written, and the
+   * inserts run in one transaction, so a bad line or a crash half-way leaves nothing behind.
+   */
+  addNumbers(accountRef: string, agentRef: string, inputs: string[], defaultCountry?: string): PhoneNumber[] {
+    if (inputs.length === 0) throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'no numbers given');
+    const normalised = inputs.map((raw, i) => {
+      try {
+        return normalizeE164(raw, defaultCountry as Parameters<typeof normalizeE164>[1]);
+      } catch (err) {
+        if (err instanceof KalemError && inputs.length > 1) {
+          throw kalemError('KALEM_ERR_INVALID_E164', `${raw} (entry ${i + 1}); nothing was added`);
+        }
+        throw err;
+      }
+    });
+    const dup = normalised.find((n, i) => normalised.indexOf(n) !== i);
+    if (dup) throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `${dup} is listed twice; nothing was added`);
+    return this.store.transaction(() => {
+      const agent = this.agent(accountRef, agentRef);
+      const at = this.at();
+      const added: PhoneNumber[] = [];
+      for (const e164 of normalised) {
+        // Say that it is taken, never by whom: the owner may be another tenant.
+        if (this.store.numbers.exists(e164)) throw kalemError('KALEM_ERR_NUMBER_TAKEN', e164);
+        const n: PhoneNumber = { e164, accountId: agent.accountId, agentId: agent.id, createdAt: at };
+        this.store.numbers.insert(n);
+        added.push(n);
+      }
+      this.audit(agent.accountId, 'number.add', agent.id, { count: added.length, numbers: normalised.slice(0, 100) });
+      return added;
+    });
+  }
+
+  listNumbers(accountRef: string): PhoneNumber[] {
+    return this.store.numbers.list(this.account(accountRef).id);
+  }
+
+  removeNumber(accountRef: string, raw: string): void {
+    const e164 = normalizeE164(raw);
+    this.store.transaction(() => {
+      const a = this.account(accountRef);
+      if (!this.store.numbers.delete(a.id, e164)) throw kalemError('KALEM_ERR_UNKNOWN_NUMBER', e164, a.name);
+      this.audit(a.id, 'number.remove', e164, {});
+    });
+  }
+
+  // ── trunks ────────────────────────────────────────────────────────────────
+
+  addTrunk(accountRef: string, input: TrunkInput): Trunk {
+    checkName('trunk', input.name);
+    const cidrs = [...new Set(input.cidrs.map((c) => parseCidr(c).text))];
+    const username = input.digestUsername ?? null;
+    const password = input.digestPassword ?? null;
+    try {
+      if ((username === null) !== (password === null)) {
+        throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'digest authentication needs both a username and a password');
+      }
+      if (username !== null && !/^[A-Za-z0-9_.!~*'()&=+$,;?\/-]{1,64}$/.test(username)) {
+        throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'digest username may hold 1-64 letters, digits and SIP user characters');
+      }
+      if (password !== null && (password.length === 0 || password.length > 256)) {
+        throw kalemError('KALEM_ERR_SECRET_INPUT', 'the digest password must be 1-256 bytes');
+      }
+      if (cidrs.length === 0 && username === null) {
+        throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'a trunk needs at least one --cidr, or digest credentials');
+      }
+      return this.store.transaction(() => {
+        const a = this.account(accountRef);
+        if (this.store.trunks.findByName(a.id, input.name)) {
+          throw kalemError('KALEM_ERR_DUPLICATE', `account ${a.name} already has a trunk named "${input.name}"`);
+        }
+        const id = newId('trk');
+        const sealed = password && this.vault.seal(a.id, this.wrappedKey(a.id), trunkSecretName(id), 1, password);
+        try {
+          this.store.trunks.insert({
+            id,
+            accountId: a.id,
+            name: input.name,
+            cidrs,
+            digestUsername: username,
+            sealedDigestPassword: sealed,
+            maxConcurrentCalls: checkLimit(input.maxConcurrentCalls ?? null),
+            at: this.at(),
+          });
+        } catch (err) {
+          if (String(err).includes('trunks_digest_username') || String(err).includes('trunks.digest_username')) {
+            throw kalemError('KALEM_ERR_DUPLICATE', `digest username "${username}" is already used by another trunk`);
+          }
+          throw err;
+        }
+        this.audit(a.id, 'trunk.add', id, { name: input.name, cidrs, digest: username !== null });
+        return this.store.trunks.get(a.id, id)!;
+      });
+    } finally {
+      if (password) this.vault.wipe(password);
+    }
+  }
+
+  listTrunks(accountRef: string): Trunk[] {
+    return this.store.trunks.list(this.account(accountRef).id);
+  }
+
+  removeTrunk(accountRef: string, trunkRef: string): void {
+    this.store.transaction(() => {
+      const a = this.account(accountRef);
+      const t = this.store.trunks.get(a.id, trunkRef) ?? this.store.trunks.findByName(a.id, trunkRef);
+      if (!t) throw kalemError('KALEM_ERR_UNKNOWN_TRUNK', trunkRef, a.name);
+      this.store.trunks.delete(a.id, t.id);
+      this.audit(a.id, 'trunk.remove', t.id, { name: t.name });
+    });
+  }
+
+  /** The trunk's digest password, opened for one authentication check; the caller wipes it. */
+  openTrunkPassword(accountId: string, trunkId: string): Uint8Array | undefined {
+    const sealed = this.store.trunks.sealedDigestPassword(accountId, trunkId);
+    return sealed && this.vault.open(accountId, this.wrappedKey(accountId), trunkSecretName(trunkId), 1, sealed);
+  }
+
+  // ── secrets ───────────────────────────────────────────────────────────────
+
+  /** Stores a new secret; an existing one must be rotated, not silently replaced. */
+  setSecret(accountRef: string, name: string, value: Uint8Array): SecretInfo {
+    return this.writeSecret(accountRef, name, value, 'set');
+  }
+
+  /** Replaces a secret with a new version and removes the old versions in the same transaction. */
+  rotateSecret(accountRef: string, name: string, value: Uint8Array): SecretInfo {
+    return this.writeSecret(accountRef, name, value, 'rotate');
+  }
+
+  listSecrets(accountRef: string): SecretInfo[] {
+    return this.store.secrets.list(this.account(accountRef).id);
+  }
+
+  deleteSecret(accountRef: string, name: string): void {
+    this.store.transaction(() => {
+      const a = this.account(accountRef);
+      if (this.store.secrets.deleteAll(a.id, name) === 0) throw kalemError('KALEM_ERR_UNKNOWN_SECRET', name, a.name);
+      this.audit(a.id, 'secret.delete', name, {});
+    });
+  }
+
+  /**
+   * Opens a secret at the moment it is needed (a call's OpenAI key). The caller wipes the
+   * returned bytes as soon as it has used them; nothing here caches the clear value.
+   */
+  openSecret(accountId: string, name: string): Uint8Array {
+    const s = this.store.secrets.latest(accountId, name);
+    if (!s) throw kalemError('KALEM_ERR_UNKNOWN_SECRET', name, accountId);
+    return this.vault.open(accountId, this.wrappedKey(accountId), name, s.version, s.sealed);
+  }
+
+  // ── audit ─────────────────────────────────────────────────────────────────
+
+  listAudit(accountRef: string | undefined, limit: number): AuditEntry[] {
+    const accountId = accountRef === undefined ? undefined : this.account(accountRef).id;
+    return this.store.audit.list(accountId === undefined ? { limit } : { accountId, limit });
+  }
+
+  // ── internals ─────────────────────────────────────────────────────────────
+
+  private writeSecret(accountRef: string, name: string, value: Uint8Array, mode: 'set' | 'rotate'): SecretInfo {
+    try {
+      if (!SECRET_NAME_RE.test(name)) {
+        throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `secret names are lower-case letters, digits, "_", "." or "-" (got "${name}")`);
+      }
+      if (value.length === 0) throw kalemError('KALEM_ERR_SECRET_INPUT', 'the secret value is empty; nothing was stored');
+      if (value.length > MAX_SECRET_BYTES) {
+        throw kalemError('KALEM_ERR_SECRET_INPUT', `the secret value is over ${MAX_SECRET_BYTES} bytes; nothing was stored`);
+      }
+      return this.store.transaction(() => {
+        const a = this.account(accountRef);
+        const cur = this.store.secrets.latest(a.id, name);
+        if (mode === 'set' && cur) {
+          throw kalemError('KALEM_ERR_DUPLICATE', `secret ${name} already exists in account ${a.name}; use \`kalem secret rotate\``);
+        }
+        if (mode === 'rotate' && !cur) throw kalemError('KALEM_ERR_UNKNOWN_SECRET', name, a.name);
+        const version = (cur?.version ?? 0) + 1;
+        const at = this.at();
+        this.store.secrets.insert(a.id, name, version, this.vault.seal(a.id, this.wrappedKey(a.id), name, version, value), at);
+        this.store.secrets.deleteVersionsBelow(a.id, name, version);
+        this.audit(a.id, `secret.${mode}`, name, { version });
+        return { accountId: a.id, name, version, createdAt: at };
+      });
+    } finally {
+      this.vault.wipe(value);
+    }
+  }
+
+  private wrappedKey(accountId: string): Uint8Array {
+    const k = this.store.accounts.wrappedKey(accountId);
+    if (!k) throw kalemError('KALEM_ERR_UNKNOWN_ACCOUNT', accountId);
+    return k;
+  }
+
+  private audit(accountId: string | null, action: string, target: string, details: Record<string, unknown>): void {
+    this.store.audit.append({ at: this.at(), actor: this.actor, accountId, action, target, details });
+  }
+
+  private at(): string {
+    return new Date(this.clock.now()).toISOString();
+  }
+}
+
+function trunkSecretName(trunkId: string): string {
+  return `trunk-digest/${trunkId}`;
+}
+
+function checkName(what: string, name: string): void {
+  if (!NAME_RE.test(name)) {
+    throw kalemError(
+      'KALEM_ERR_INVALID_ARGUMENT',
+      `${what} names are 1-64 letters, digits, "_", "." or "-", starting with a letter or digit (got "${name}")`,
+    );
+  }
+}
+
+function checkLimit(n: number | null): number | null {
+  if (n !== null && (!Number.isInteger(n) || n < 1)) {
+    throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `a call limit is a whole number of at least 1 (got ${n})`);
+  }
+  return n;
+}
+
+function checkAgent(f: AgentFields): AgentFields {
+  const bad = (msg: string): never => {
+    throw kalemError('KALEM_ERR_INVALID_ARGUMENT', msg);
+  };
+  if (!['realtime', 'echo'].includes(f.kind)) bad(`agent kind is "realtime" or "echo" (got "${f.kind}")`);
+  if (!['pcm16', 'g711'].includes(f.audioMode)) bad(`audio mode is "pcm16" or "g711" (got "${f.audioMode}")`);
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(f.model)) bad(`model "${f.model}" is not a model name`);
+  if (!/^[A-Za-z0-9._-]{1,32}$/.test(f.voice)) bad(`voice "${f.voice}" is not a voice name`);
+  if (f.instructions.length > 32_768) bad('instructions are limited to 32768 characters');
+  if (!Number.isInteger(f.maxCallSeconds) || f.maxCallSeconds < 1 || f.maxCallSeconds > 86_400) {
+    bad('max call seconds is a whole number between 1 and 86400');
+  }
+  const td = f.turnDetection;
+  if (td.type === 'server_vad') {
+    if (!(td.threshold >= 0 && td.threshold <= 1)) bad('VAD threshold is between 0 and 1');
+    if (!Number.isInteger(td.prefixPaddingMs) || td.prefixPaddingMs < 0) bad('VAD prefix padding is a whole number of ms');
+    if (!Number.isInteger(td.silenceDurationMs) || td.silenceDurationMs < 0) bad('VAD silence duration is a whole number of ms');
+  } else if (td.type === 'semantic_vad') {
+    if (!['low', 'medium', 'high', 'auto'].includes(td.eagerness)) bad('eagerness is low, medium, high or auto');
+  } else {
+    bad('turn detection is server_vad or semantic_vad');
+  }
+  if (f.tools.transferTarget !== null && !/^sips?:[^\s]+$/.test(f.tools.transferTarget)) {
+    bad(`transfer target must be a sip: or sips: URI (got "${f.tools.transferTarget}")`);
+  }
+  for (const w of f.tools.webhooks) {
+    if (!/^[a-zA-Z0-9_-]{1,64}$/.test(w.name)) bad(`webhook tool name "${w.name}" is not a valid function name`);
+    if (!/^https:\/\//.test(w.url)) bad(`webhook tool ${w.name} must use an https:// URL`);
+  }
+  return f;
+}
