@@ -4,6 +4,8 @@ SHELL := /bin/bash
 
 PREFIX ?= /usr/local
 DESTDIR ?=
+SYSTEMDDIR ?= /etc/systemd/system
+PURGE ?= 0
 NODE ?= node
 
 # Debian packages the build and the test suite need (real peers, not mocks):
@@ -53,3 +55,12 @@ run: build
 
 clean:
 	rm -rf dist native/build
+
+# Installs the build, the kalem wrapper, the units and a commented /etc/kalem/kalem.toml (never
+# overwritten); creates the kalem user. See scripts/install.sh.
+install: build
+	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) SYSTEMDDIR=$(SYSTEMDDIR) sh scripts/install.sh
+
+# Leaves /etc/kalem (config, keys) and /var/lib/kalem (data) unless PURGE=1.
+uninstall:
+	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) SYSTEMDDIR=$(SYSTEMDDIR) PURGE=$(PURGE) sh scripts/uninstall.sh

@@ -23,11 +23,15 @@ function ad(...parts: string[]): Uint8Array {
 }
 
 export class Keyring {
+  private readonly masterKey: Uint8Array;
+
+  /** Copies the key, so the caller can (and should) wipe its own buffer right away. */
   constructor(
     private readonly sodium: Sodium,
-    private readonly masterKey: Uint8Array,
+    masterKey: Uint8Array,
   ) {
     if (masterKey.length !== 32) throw new TypeError('master key must be 32 bytes');
+    this.masterKey = Uint8Array.from(masterKey);
   }
 
   /** A fresh random account key, returned only in wrapped form. */

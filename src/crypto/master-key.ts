@@ -1,5 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { kalemError } from '../core/errors.js';
 
@@ -79,6 +79,7 @@ function decodeMasterKey(bytes: Buffer, path: string): Buffer {
 export function createMasterKeyFile(path: string): void {
   let fd: number;
   try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
