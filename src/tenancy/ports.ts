@@ -105,7 +105,29 @@ export interface AuditRepository {
   list(filter: { accountId?: string; limit: number }): AuditEntry[];
 }
 
+export interface NewCallRecord {
+  id: string;
+  accountId: string;
+  agentId: string;
+  trunkId: string | null;
+  numberE164: string;
+  sipCallId: string;
+  fromUri: string;
+  startedAt: string;
+}
+
+export interface CallRecordEnd {
+  answeredAt: string | null;
+  endedAt: string;
+  endReason: string;
+  hangupBy: 'caller' | 'gateway' | null;
+  /** Media statistics, counts and timings; never audio or transcript content. */
+  details: Record<string, unknown>;
+}
+
 export interface CallRepository {
+  insert(c: NewCallRecord): void;
+  finish(accountId: string, callId: string, end: CallRecordEnd): void;
   list(accountId: string, limit: number): CallRecordSummary[];
 }
 

@@ -1,6 +1,6 @@
 import type { Db } from '../database.js';
 import type { CallRecordSummary } from '../../tenancy/model.js';
-import type { CallRepository } from '../../tenancy/ports.js';
+import type { CallRecordEnd, CallRepository, NewCallRecord } from '../../tenancy/ports.js';
 
 interface CallRow {
   id: string;
@@ -15,6 +15,24 @@ interface CallRow {
 
 export class SqliteCallRepository implements CallRepository {
   constructor(private readonly db: Db) {}
+
+  insert(c: NewCallRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO calls (id, account_id, agent_id, trunk_id, number_e164, sip_call_id, from_uri, started_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(c.id, c.accountId, c.agentId, c.trunkId, c.numberE164, c.sipCallId, c.fromUri, c.startedAt);
+  }
+
+  finish(accountId: string, callId: string, end: CallRecordEnd): void {
+    this.db
+      .prepare(
+        `UPDATE calls SET answered_at = ?, ended_at = ?, end_reason = ?, hangup_by = ?, details = ?
+         WHERE account_id = ? AND id = ?`,
+      )
+      .run(end.answeredAt, end.endedAt, end.endReason, end.hangupBy, JSON.stringify(end.details), accountId, callId);
+  }
 
   list(accountId: string, limit: number): CallRecordSummary[] {
     return (

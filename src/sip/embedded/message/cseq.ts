@@ -4,7 +4,7 @@
  */
 
 import { SipParseError } from './types.js';
-import { isDigit, isToken, isWs, parseDecimal } from './lex.js';
+import { isDigit, isToken, isWs, parseDecimal, trimWs } from './lex.js';
 
 export interface CSeq {
   seq: number;
@@ -15,7 +15,7 @@ export const MAX_CSEQ = 0xffff_ffff;
 
 /** Parses a CSeq value; throws SipParseError(400) on a bad number or method. */
 export function parseCSeq(value: string): CSeq {
-  const s = value.trim();
+  const s = trimWs(value);
   let i = 0;
   while (i < s.length && isDigit(s.charCodeAt(i))) i++;
   const seq = parseDecimal(s.slice(0, i), MAX_CSEQ);

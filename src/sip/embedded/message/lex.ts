@@ -77,6 +77,18 @@ export function isToken(s: string): boolean {
   return true;
 }
 
+/**
+ * Strips SP and HTAB only. String.prototype.trim() would also eat U+FEFF and other Unicode
+ * spaces, which are data in SIP (RFC 4475 §3.1.1.2 has a header value starting with a BOM).
+ */
+export function trimWs(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && isWs(s.charCodeAt(a))) a++;
+  while (b > a && isWs(s.charCodeAt(b - 1))) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
+
 /** Index of the first non-SP/HTAB character at or after `i`. */
 export function skipWs(s: string, i: number): number {
   while (i < s.length && isWs(s.charCodeAt(i))) i++;
@@ -150,11 +162,11 @@ export function splitTopLevel(s: string, sep = 0x2c): string[] {
     } else if (c === 0x3c) angle = true;
     else if (c === 0x3e) angle = false;
     else if (c === sep && !angle) {
-      out.push(s.slice(start, i).trim());
+      out.push(trimWs(s.slice(start, i)));
       start = i + 1;
     }
   }
-  out.push(s.slice(start).trim());
+  out.push(trimWs(s.slice(start)));
   return out;
 }
 

@@ -11,7 +11,7 @@
  */
 
 import { SipParseError } from './types.js';
-import { isTokenChar, isWs, quote, scanQuoted, skipWs, splitTopLevel, unquote } from './lex.js';
+import { isTokenChar, isWs, quote, scanQuoted, skipWs, splitTopLevel, trimWs, unquote } from './lex.js';
 import { formatParams, paramValue, parseParams, type SipParams } from './params.js';
 import { parseUri, type ParsedUri } from './uri.js';
 
@@ -51,7 +51,7 @@ export function parseNameAddr(value: string): NameAddr {
       else break;
     }
     if (s.charCodeAt(j) === 0x3c /* < */) {
-      const dn = s.slice(i, j).trim();
+      const dn = trimWs(s.slice(i, j));
       if (dn.length > 0) displayName = dn;
       i = j;
       angle = true;
@@ -81,6 +81,7 @@ export function parseNameAddr(value: string): NameAddr {
   const parsedUri = parseUri(uri);
   const { params, end } = parseParams(s, i);
   if (end !== s.length) throw bad('unexpected character', s);
+  if (params.get('tag') === null) throw bad('tag without a value', s); // tag-param = "tag" EQUAL token
   const na: NameAddr = { uri, parsedUri, params };
   if (displayName !== undefined) na.displayName = displayName;
   return na;
@@ -96,7 +97,7 @@ export function parseNameAddrList(value: string): NameAddr[] {
 
 /** Contact may also be `*` (REGISTER, RFC 3261 §10.2.2). */
 export function parseContact(value: string): NameAddr[] | '*' {
-  return value.trim() === '*' ? '*' : parseNameAddrList(value);
+  return trimWs(value) === '*' ? '*' : parseNameAddrList(value);
 }
 
 /** The `tag` parameter of a From/To value, if any. */

@@ -8,7 +8,7 @@
  */
 
 import { SipParseError } from './types.js';
-import { isToken, quote, scanQuoted, scanToken, skipWs, unquote } from './lex.js';
+import { isTokenChar, quote, scanQuoted, scanToken, skipWs, unquote } from './lex.js';
 
 export type SipParams = Map<string, string | null>;
 
@@ -41,7 +41,11 @@ export function parseParams(s: string, i: number, params: SipParams = new Map())
       else if (c === 0x5b /* [ IPv6 reference */) {
         vEnd = s.indexOf(']', i) + 1;
         if (vEnd === 0) throw new SipParseError('unterminated IPv6 reference in parameter', 400);
-      } else vEnd = scanToken(s, i);
+      } else {
+        // token, or a bare IPv6 address (via-received = "received" EQUAL (IPv4address / IPv6address))
+        vEnd = i;
+        while (vEnd < s.length && isValueChar(s.charCodeAt(vEnd))) vEnd++;
+      }
       if (vEnd === i) throw new SipParseError(`parameter ${name} has an empty value`, 400);
       value = s.slice(i, vEnd);
       i = vEnd;
@@ -71,9 +75,19 @@ export function formatParams(params: SipParams): string {
   for (const [name, value] of params) {
     out += ';' + name;
     if (value === null) continue;
-    out += '=' + (isToken(value) || isQuotedOrHost(value) ? value : quote(value));
+    out += '=' + (isBareValue(value) || isQuotedOrHost(value) ? value : quote(value));
   }
   return out;
+}
+
+function isValueChar(c: number): boolean {
+  return isTokenChar(c) || c === 0x3a; /* : */
+}
+
+function isBareValue(v: string): boolean {
+  if (v.length === 0) return false;
+  for (let i = 0; i < v.length; i++) if (!isValueChar(v.charCodeAt(i))) return false;
+  return true;
 }
 
 function isQuotedOrHost(v: string): boolean {

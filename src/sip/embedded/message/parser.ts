@@ -22,7 +22,7 @@ import {
   type SipResponse,
 } from './types.js';
 import { longName } from './header-names.js';
-import { isDigit, isToken, isWordChar, parseDecimal } from './lex.js';
+import { isDigit, isToken, isWordChar, parseDecimal, trimWs } from './lex.js';
 import { parseCSeq } from './cseq.js';
 import { parseVia } from './via.js';
 import { parseContact, parseNameAddr } from './name-addr.js';
@@ -73,7 +73,11 @@ export function parseMessage(buf: Buffer, limits: ParseLimits = DEFAULT_PARSE_LI
       throw new SipParseError(err.message, err.status, partial);
     }
     // A bug in a sub-parser must not take the transport down; report it as a malformed message.
-    throw new SipParseError(`internal parser error: ${(err as Error)?.message ?? String(err)}`, 400, partial);
+    throw new SipParseError(
+      `internal parser error: ${(err as Error)?.message ?? String(err)}`,
+      partial === undefined ? undefined : 400,
+      partial,
+    );
   }
 }
 
@@ -122,12 +126,18 @@ function parseInner(buf: Buffer, limits: ParseLimits, onPartial: (r: SipRequest)
   let lineEnd = head.indexOf('\n');
   if (lineEnd < 0) lineEnd = head.length;
   const startLine = stripCr(head.slice(0, lineEnd));
+  if (startLine.indexOf('\r') >= 0) throw new SipParseError('bare CR in the start line', isResponse ? undefined : 400);
   const headers = new SipHeaders();
   let msg: SipMessage;
+  // A bad Request-Line is reported after the header lines are read, so the error carries the
+  // Via/From/To/Call-ID/CSeq the UAS needs for its 400/505.
+  let lineError: SipParseError | undefined;
   if (isResponse) {
     msg = parseStatusLine(startLine, headers);
   } else {
-    msg = parseRequestLine(startLine, headers);
+    const r = parseRequestLine(startLine, headers);
+    msg = r.req;
+    lineError = r.error;
     onPartial(msg);
   }
   const fail = (reason: string, status: number | undefined = 400): SipParseError =>
@@ -148,18 +158,19 @@ function parseInner(buf: Buffer, limits: ParseLimits, onPartial: (r: SipRequest)
     if (c0 === 0x20 || c0 === 0x09) {
       const last = list[list.length - 1];
       if (last === undefined) throw fail('continuation line before any header field');
-      const more = line.trim();
+      const more = trimWs(line);
       if (more.length > 0) last.value = last.value.length > 0 ? last.value + ' ' + more : more;
       continue;
     }
     const colon = line.indexOf(':');
     if (colon < 0) throw fail(`header line without a colon: ${JSON.stringify(line.slice(0, 40))}`);
-    const rawName = line.slice(0, colon).trimEnd();
+    const rawName = trimWs(line.slice(0, colon));
     if (!isToken(rawName)) throw fail(`invalid header field name: ${JSON.stringify(rawName.slice(0, 40))}`);
     if (++count > limits.maxHeaders) throw fail(`more than ${limits.maxHeaders} header fields`);
-    list.push({ name: longName(rawName), value: line.slice(colon + 1).trim() });
+    list.push({ name: longName(rawName), value: trimWs(line.slice(colon + 1)) });
   }
 
+  if (lineError !== undefined) throw lineError;
   try {
     validate(msg, fail);
   } catch (err) {
@@ -198,11 +209,12 @@ function parseVersion(v: string): 'ok' | 'other' | 'bad' {
   return 'other';
 }
 
-function parseRequestLine(line: string, headers: SipHeaders): SipRequest {
+function parseRequestLine(line: string, headers: SipHeaders): { req: SipRequest; error?: SipParseError } {
   // Request-Line = Method SP Request-URI SP SIP-Version: exactly two single spaces
   // (RFC 4475 §3.1.2.8/9/10: LWS in the URI, extra or trailing spaces are rejected).
   const parts = line.split(' ');
-  const version = parts[parts.length - 1] ?? '';
+  const trimmed = trimWs(line);
+  const version = trimmed.slice(trimmed.lastIndexOf(' ') + 1);
   const v = parseVersion(version);
   if (v === 'bad') {
     // Not SIP at all (an HTTP probe, binary noise): nothing to answer.
@@ -211,12 +223,15 @@ function parseRequestLine(line: string, headers: SipHeaders): SipRequest {
   const method = parts[0] ?? '';
   const uri = parts.length === 3 ? parts[1]! : '';
   const req: SipRequest = { kind: 'request', method, uri, headers, body: Buffer.alloc(0) };
+  let error: SipParseError | undefined;
   if (parts.length !== 3 || method.length === 0 || uri.length === 0) {
-    throw new SipParseError(`malformed Request-Line: ${JSON.stringify(line.slice(0, 100))}`, 400, req);
+    error = new SipParseError(`malformed Request-Line: ${JSON.stringify(line.slice(0, 100))}`, 400);
+  } else if (!isToken(method)) {
+    error = new SipParseError(`invalid method: ${JSON.stringify(method.slice(0, 40))}`, 400);
+  } else if (v === 'other') {
+    error = new SipParseError(`SIP version ${version} is not supported`, 505);
   }
-  if (!isToken(method)) throw new SipParseError(`invalid method: ${JSON.stringify(method.slice(0, 40))}`, 400, req);
-  if (v === 'other') throw new SipParseError(`SIP version ${version} is not supported`, 505, req);
-  return req;
+  return error === undefined ? { req } : { req, error };
 }
 
 function parseStatusLine(line: string, headers: SipHeaders): SipResponse {

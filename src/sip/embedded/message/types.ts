@@ -28,6 +28,21 @@ export class SipHeaders {
     return this.list.filter((h) => h.name === n).map((h) => h.value);
   }
 
+  /**
+   * Every value of a list header (Via, Contact, Route, Allow, Supported…): each line split on
+   * commas that are outside quoted strings and `<…>`, trimmed, empty parts dropped. Headers whose
+   * single value may contain commas (Date, Subject, User-Agent, Server, the authentication
+   * headers…) are returned one value per line, unsplit.
+   */
+  values(name: string): string[] {
+    const n = name.toLowerCase();
+    const lines = this.getAll(n);
+    if (UNSPLIT_HEADERS.has(n)) return lines;
+    const out: string[] = [];
+    for (const line of lines) splitListValue(line, out);
+    return out;
+  }
+
   has(name: string): boolean {
     return this.get(name) !== undefined;
   }
@@ -59,6 +74,38 @@ export class SipHeaders {
   }
 }
 
+/** Headers whose value is one text or credential, never a comma-separated list. */
+const UNSPLIT_HEADERS = new Set([
+  'date', 'subject', 'organization', 'user-agent', 'server', 'call-id', 'cseq', 'timestamp',
+  'retry-after', 'www-authenticate', 'proxy-authenticate', 'authorization', 'proxy-authorization',
+  'authentication-info', 'identity', 'identity-info', 'content-length', 'max-forwards',
+]);
+
+/** Tolerant top-level comma split (an unterminated quote or < runs to the end of the line). */
+function splitListValue(line: string, out: string[]): void {
+  let start = 0;
+  let quoted = false;
+  let angle = false;
+  const push = (end: number): void => {
+    const part = line.slice(start, end).replace(/^[ \t]+|[ \t]+$/g, '');
+    if (part.length > 0) out.push(part);
+  };
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (quoted) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) quoted = false;
+    } else if (c === 0x22 && !angle) quoted = true;
+    else if (c === 0x3c) angle = true;
+    else if (c === 0x3e) angle = false;
+    else if (c === 0x2c && !angle) {
+      push(i);
+      start = i + 1;
+    }
+  }
+  push(line.length);
+}
+
 export interface SipRequest {
   readonly kind: 'request';
   method: string;
@@ -80,8 +127,9 @@ export type SipMessage = SipRequest | SipResponse;
 
 /**
  * Raised by the parser for malformed input. `status` is the response a server sends when the
- * message was a request it could identify (400, 413 Request Entity Too Large, 505 Version Not
- * Supported …); `undefined` means drop silently (e.g. garbage that is not a request at all).
+ * message was a request it could identify (400, 501 for an unknown method with a mismatched
+ * CSeq, 505 Version Not Supported, 513 Message Too Large per RFC 3261 §21.5.14 …); `undefined`
+ * means drop silently (a malformed response, or garbage that is not a request at all).
  */
 export class SipParseError extends Error {
   constructor(

@@ -18,7 +18,6 @@ import {
   isHostChar,
   isParamChar,
   isPasswordChar,
-  isUnreserved,
   isUserChar,
   parseDecimal,
   unescapePercent,
@@ -208,13 +207,6 @@ function parseTelRest(rest: string, text: string): TelUri {
   return uri;
 }
 
-function isUserOut(c: number): boolean {
-  return isUserChar(c);
-}
-function isPasswordOut(c: number): boolean {
-  return isPasswordChar(c);
-}
-
 /** Writes a URI back; user and password are escaped where needed. */
 export function formatUri(uri: ParsedUri): string {
   if (uri.kind === 'other') return `${uri.scheme}:${uri.opaque}`;
@@ -223,8 +215,8 @@ export function formatUri(uri: ParsedUri): string {
   else {
     out = uri.scheme + ':';
     if (uri.user !== undefined) {
-      out += escapePercent(uri.user, isUserOut);
-      if (uri.password !== undefined) out += ':' + escapePercent(uri.password, isPasswordOut);
+      out += escapePercent(uri.user, isUserChar);
+      if (uri.password !== undefined) out += ':' + escapePercent(uri.password, isPasswordChar);
       out += '@';
     }
     out += uri.host;
@@ -235,9 +227,4 @@ export function formatUri(uri: ParsedUri): string {
     out += '?' + uri.headers.map(([n, v]) => `${n}=${v}`).join('&');
   }
   return out;
-}
-
-/** True for a user part character that needs no escaping; exported for tests and callers. */
-export function isPlainUserChar(c: number): boolean {
-  return isUnreserved(c) || isUserChar(c);
 }

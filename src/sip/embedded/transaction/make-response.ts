@@ -51,7 +51,7 @@ export function makeResponse(request: SipRequest, status: number, options: MakeR
         break;
       case 'to': {
         let value = h.value;
-        if (options.toTag !== undefined && tagOf(value) === undefined) value += ';tag=' + options.toTag;
+        if (options.toTag !== undefined && headerTag(value) === undefined) value += ';tag=' + options.toTag;
         headers.list.push({ name: 'to', value });
         break;
       }
@@ -70,7 +70,7 @@ export function makeResponse(request: SipRequest, status: number, options: MakeR
  * parameters follow the closing `>` of a name-addr, or the URI itself in addr-spec form (where
  * §20.10 says URI parameters cannot appear, so any `;tag=` is the header's).
  */
-export function tagOf(value: string): string | undefined {
+export function headerTag(value: string): string | undefined {
   const gt = value.lastIndexOf('>');
   const params = gt >= 0 ? value.slice(gt + 1) : value;
   const m = /;\s*tag\s*=\s*([^;\s,]+)/i.exec(params);

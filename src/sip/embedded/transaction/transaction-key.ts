@@ -16,7 +16,7 @@
  */
 import { parseCSeq, parseVia } from '../message/index.js';
 import type { SipMessage, SipRequest } from '../message/types.js';
-import { tagOf } from './make-response.js';
+import { headerTag } from './make-response.js';
 
 export const MAGIC_COOKIE = 'z9hG4bK';
 
@@ -33,8 +33,7 @@ export function topVia(message: SipMessage): TopVia {
   if (value === undefined) throw new TypeError('message has no Via');
   const v = parseVia(value)[0];
   if (v === undefined) throw new TypeError('message has an empty Via');
-  const branch = v.params.get('branch');
-  const out: TopVia = { host: v.host.toLowerCase(), transport: v.transport, branch: branch ?? undefined };
+  const out: TopVia = { host: v.host.toLowerCase(), transport: v.transport, branch: v.branch };
   if (v.port !== undefined) out.port = v.port;
   return out;
 }
@@ -57,7 +56,7 @@ export function serverKey(request: SipRequest, via: TopVia, asMethod: string = r
   // RFC 2543 fallback (§17.2.3, second half).
   const h = request.headers;
   const callId = h.get('call-id') ?? '';
-  const fromTag = tagOf(h.get('from') ?? '') ?? '';
+  const fromTag = headerTag(h.get('from') ?? '') ?? '';
   const cseq = parseCSeq(h.get('cseq') ?? '');
   return `2543|${callId}|${fromTag}|${cseq.seq}|${request.uri}|${sentBy}|${via.branch ?? ''}|${method}`;
 }

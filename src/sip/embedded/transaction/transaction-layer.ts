@@ -105,8 +105,14 @@ export class TransactionLayer {
   /** Feed every request from the transport layer here. */
   receiveRequest(request: SipRequest, source: ReceivedSource): void {
     if (this.closed) return;
-    const via = topVia(request);
-    const key = serverKey(request, via);
+    let via: ReturnType<typeof topVia>;
+    let key: string;
+    try {
+      via = topVia(request);
+      key = serverKey(request, via);
+    } catch {
+      return; // the transport layer only delivers parsed, validated requests; never reached in practice
+    }
     const existing = this.servers.get(key);
     if (existing !== undefined) {
       if (existing instanceof InviteServerTransaction) {

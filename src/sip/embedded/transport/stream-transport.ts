@@ -13,8 +13,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { systemClock, type Clock, type TimerHandle } from '../../../core/clock.js';
-import { StreamFramer } from '../message/index.js';
-import { DEFAULT_PARSE_LIMITS } from '../message/types.js';
+import { SipStreamFramer } from '../message/index.js';
 import {
   DEFAULT_STREAM_LIMITS,
   normaliseAddress,
@@ -40,7 +39,7 @@ export interface StreamTransportOptions {
 interface Connection {
   readonly id: string;
   readonly socket: net.Socket;
-  readonly framer: StreamFramer;
+  readonly framer: SipStreamFramer;
   readonly inbound: boolean;
   /** Source IP for per-IP accounting (inbound only). */
   readonly ip: string;
@@ -212,7 +211,8 @@ export abstract class StreamTransport extends EventEmitter<TransportEvents> impl
     const conn: Connection = {
       id: `${this.protocol}-${++this.seq}`,
       socket,
-      framer: new StreamFramer({ ...DEFAULT_PARSE_LIMITS, maxMessageBytes: this.limits.maxMessageBytes }),
+      // RFC 5626 §4.4.1: a CRLFCRLF ping is answered with a CRLF pong.
+      framer: new SipStreamFramer({ maxMessageBytes: this.limits.maxMessageBytes, onPing: () => void socket.write('\r\n') }),
       inbound,
       ip,
       remoteKeys,

@@ -22,6 +22,11 @@ export interface TlsTransportOptions extends StreamTransportOptions {
   rejectUnauthorized?: boolean;
   /** Lowest version accepted (default TLSv1.2; the issue forbids anything lower). */
   minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /**
+   * Ask inbound peers for a certificate (not required, not verified here): its subject CN is
+   * reported in `source.tls.peerCommonName` for trunk identification above. Default false.
+   */
+  requestClientCertificate?: boolean;
 }
 
 export class TlsTransport extends StreamTransport {
@@ -55,7 +60,12 @@ export class TlsTransport extends StreamTransport {
   }
 
   protected wrapInbound(raw: net.Socket): net.Socket {
-    return new tls.TLSSocket(raw, { isServer: true, secureContext: this.context, requestCert: false });
+    return new tls.TLSSocket(raw, {
+      isServer: true,
+      secureContext: this.context,
+      requestCert: this.tlsOptions.requestClientCertificate ?? false,
+      rejectUnauthorized: false,
+    });
   }
 
   protected connectOutbound(host: string, port: number): { socket: net.Socket; readyEvent: string } {

@@ -2,7 +2,7 @@
  * The transport layer (RFC 3261 §18): owns every listener, turns received bytes into messages
  * and messages into bytes, and is the only SIP code that knows about sockets.
  *
- * Receiving: parse → (request) basic checks → RFC 3581 Via stamping → `request` event;
+ * Receiving: parse (the parser validates) → (request) RFC 3581 Via stamping → `request` event;
  * (response) → `response` event. Nothing thrown by the parser or by a listener escapes into the
  * socket callbacks: a bad message costs a warning, never the process.
  *
@@ -18,7 +18,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { isIPv6 } from 'node:net';
-import { parseCSeq, parseMessage, parseVia, serializeMessage } from '../message/index.js';
+import { parseMessage, parseVia, serializeMessage } from '../message/index.js';
 import {
   DEFAULT_PARSE_LIMITS,
   SipParseError,
@@ -30,10 +30,10 @@ import {
 import type { TransactionTransport } from '../transaction/types.js';
 import { buildErrorResponse, scrapeRequestHeaders, type HeaderLine } from './error-response.js';
 import type { ReceivedSource, SendTarget, Transport, TransportProtocol, TransportWarning } from './types.js';
-import { isReliable, responseDestination, stampTopVia, viaTransport } from './via.js';
+import { isReliable, responseDestination, stampTopVia } from './via.js';
 
 export interface TransportLayerWarning {
-  code: TransportWarning['code'] | 'parse-error' | 'invalid-request' | 'dropped-response' | 'listener-error';
+  code: TransportWarning['code'] | 'parse-error' | 'dropped-response' | 'listener-error';
   message: string;
   transport?: TransportProtocol;
   remote?: { address: string; port: number };
@@ -165,12 +165,8 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> implement
   }
 
   private onRequest(request: SipRequest, source: ReceivedSource): void {
-    const problem = checkRequest(request);
-    if (problem !== undefined) {
-      this.warn({ code: 'invalid-request', message: problem, ...remoteOf(source) });
-      this.answerStatelessly(request.headers.list, 400, source);
-      return;
-    }
+    // The parser has already checked what §8.2 asks for (Via, From, To, Call-ID, a CSeq whose
+    // method matches, Max-Forwards syntax), so no second pass here.
     stampTopVia(request.headers, source.address, source.port);
     this.emit('request', request, source);
   }
@@ -194,21 +190,26 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> implement
       ...remoteOf(source),
     });
     if (status === undefined) return;
+    // The parser hands over the request as far as it got; when that stops short of the headers
+    // a response needs (it failed on an earlier line), scrape them from the raw head instead.
+    const partial = err instanceof SipParseError ? err.request : undefined;
+    if (partial !== undefined && this.answerStatelessly(partial.headers.list, status, source)) return;
     const lines = scrapeRequestHeaders(data);
     if (lines !== undefined) this.answerStatelessly(lines, status, source);
   }
 
-  /** Sends a stateless error response back to where the request came from. */
-  private answerStatelessly(lines: readonly HeaderLine[], status: number, source: ReceivedSource): void {
+  /** Sends a stateless error response back to where the request came from; false if it cannot. */
+  private answerStatelessly(lines: readonly HeaderLine[], status: number, source: ReceivedSource): boolean {
     const bytes = buildErrorResponse(lines, status);
-    if (bytes === undefined) return;
+    if (bytes === undefined) return false;
     const t = this.pick(source.transport, source.address, source.localPort);
-    if (t === undefined) return;
+    if (t === undefined) return false;
     const target: SendTarget = { host: source.address, port: source.port, transport: source.transport };
     if (source.connectionId !== undefined) target.connectionId = source.connectionId;
     t.send(bytes, target).catch((e: Error) =>
       this.warn({ code: 'socket-error', message: `could not send ${status}: ${e.message}`, ...remoteOf(source) }),
     );
+    return true;
   }
 
   private warn(w: TransportLayerWarning): void {
@@ -223,28 +224,4 @@ function remoteOf(source: ReceivedSource): Pick<TransportLayerWarning, 'transpor
   };
   if (source.connectionId !== undefined) out.connectionId = source.connectionId;
   return out;
-}
-
-/**
- * The checks the transaction layer relies on (§8.2 and §17.2.3): a parsable top Via of a
- * transport we speak, From, To, Call-ID, and a CSeq whose method is the request's. Returns a
- * description of the problem, or undefined when the request is usable.
- */
-function checkRequest(request: SipRequest): string | undefined {
-  const h = request.headers;
-  const via = h.get('via');
-  if (via === undefined) return 'no Via';
-  if (!h.has('from') || !h.has('to') || !h.has('call-id')) return 'missing From, To or Call-ID';
-  const cseqValue = h.get('cseq');
-  if (cseqValue === undefined) return 'no CSeq';
-  try {
-    const top = parseVia(via)[0];
-    if (top === undefined) return 'empty Via';
-    if (viaTransport(top.transport) === undefined) return `unsupported Via transport ${top.transport}`;
-    const cseq = parseCSeq(cseqValue);
-    if (cseq.method !== request.method) return `CSeq method ${cseq.method} does not match ${request.method}`;
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
-  }
-  return undefined;
 }

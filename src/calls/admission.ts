@@ -1,0 +1,151 @@
+import type { IncomingCallInfo, DigestResponse } from '../sip/sip-engine.js';
+import { cidrContains, parseCidr, type Cidr } from '../tenancy/cidr.js';
+import { routableE164 } from '../tenancy/e164.js';
+import type { Account, Agent, Trunk } from '../tenancy/model.js';
+import type { TenantStore } from '../tenancy/ports.js';
+import type { CallRegistry } from './call-registry.js';
+
+/** What admission needs from digest authentication (sip/digest-auth.ts implements it). */
+export interface DigestVerifier {
+  challenge(realm: string, stale?: boolean): string[];
+  verify(input: {
+    method: string;
+    requestUri: string;
+    credentials: DigestResponse;
+    password: Uint8Array;
+    realm: string;
+  }): 'ok' | 'stale' | 'invalid' | 'replay';
+}
+
+export interface AdmissionLimits {
+  maxCalls: number;
+  retryAfterS: number;
+  realm: string;
+}
+
+export type Admission =
+  | { readonly kind: 'accept'; readonly account: Account; readonly agent: Agent; readonly trunk: Trunk; readonly e164: string }
+  | {
+      readonly kind: 'reject';
+      readonly status: number;
+      readonly reason: string;
+      /** Why, for the log (never sent to the caller). */
+      readonly why: string;
+      readonly headers?: Readonly<Record<string, string | readonly string[]>>;
+    };
+
+/**
+ * Who may call, and which tenant answers (issue 3, "Who may call"). In order:
+ *  1. a draining daemon answers 503 to everything;
+ *  2. the trunk: by digest credentials when the INVITE carries them, else by source address
+ *     against the trunks' CIDRs; a source only digest trunks could match is challenged (401);
+ *     anything else is 403;
+ *  3. the dialled number → account and agent; unknown → 404. A number of another account than
+ *     the trunk's is also 404: one tenant's trunk learns nothing about another tenant's numbers;
+ *  4. a disabled account → 403;
+ *  5. limits: daemon full → 503; account or trunk at its concurrent-call limit → 486 Busy Here
+ *     (a commercial limit: carriers must not fail over to another node to get round it). Both
+ *     with Retry-After.
+ */
+export class AdmissionControl {
+  private readonly cidrCache = new Map<string, Cidr>();
+
+  constructor(
+    private readonly store: TenantStore,
+    private readonly registry: CallRegistry,
+    private readonly digest: DigestVerifier,
+    private readonly openTrunkPassword: (accountId: string, trunkId: string) => Uint8Array | undefined,
+    private readonly wipe: (b: Uint8Array) => void,
+    private readonly limits: AdmissionLimits,
+  ) {}
+
+  decide(info: IncomingCallInfo, accepting: boolean): Admission {
+    const retry = { 'Retry-After': String(this.limits.retryAfterS) };
+    if (!accepting) return reject(503, 'Service Unavailable', 'draining', retry);
+
+    const trunks = this.store.trunks.listForRouting();
+    const identified = this.identifyTrunks(info, trunks);
+    if (identified.kind !== 'ok') return identified.admission;
+
+    const e164 = info.calledUser === null ? null : routableE164(info.calledUser);
+    const route = e164 === null ? undefined : this.store.numbers.resolve(e164);
+    const trunk = route && identified.trunks.find((t) => t.accountId === route.accountId);
+    if (!e164 || !route || !trunk) return reject(404, 'Not Found', `no route for "${info.calledUser ?? ''}" on this trunk`);
+
+    const account = this.store.accounts.get(route.accountId);
+    const agent = this.store.agents.get(route.accountId, route.agentId);
+    if (!account || !agent) return reject(404, 'Not Found', 'number without account or agent');
+    if (account.status !== 'active') return reject(403, 'Forbidden', `account ${account.id} is disabled`);
+
+    if (this.registry.size >= this.limits.maxCalls) return reject(503, 'Service Unavailable', 'daemon at max_calls', retry);
+    if (account.maxConcurrentCalls !== null && this.registry.accountCalls(account.id) >= account.maxConcurrentCalls) {
+      return reject(486, 'Busy Here', `account ${account.id} at its call limit`, retry);
+    }
+    if (trunk.maxConcurrentCalls !== null && this.registry.trunkCalls(trunk.id) >= trunk.maxConcurrentCalls) {
+      return reject(486, 'Busy Here', `trunk ${trunk.id} at its call limit`, retry);
+    }
+    return { kind: 'accept', account, agent, trunk, e164 };
+  }
+
+  private identifyTrunks(
+    info: IncomingCallInfo,
+    trunks: Trunk[],
+  ): { kind: 'ok'; trunks: Trunk[] } | { kind: 'no'; admission: Admission } {
+    const src = info.source.address;
+    const fromSource = (t: Trunk): boolean => t.cidrs.some((c) => cidrContains(this.cidr(c), src));
+
+    if (info.digest) {
+      const t = trunks.find((x) => x.digestUsername !== null && x.digestUsername === info.digest!.username);
+      if (!t || (t.cidrs.length > 0 && !fromSource(t))) {
+        return { kind: 'no', admission: reject(403, 'Forbidden', `unknown digest user or wrong source ${src}`) };
+      }
+      const result = this.verifyDigest(info, t);
+      if (result === 'ok') return { kind: 'ok', trunks: [t] };
+      if (result === 'stale') return { kind: 'no', admission: this.challenge(true) };
+      return { kind: 'no', admission: reject(403, 'Forbidden', `digest ${result} for trunk ${t.id}`) };
+    }
+
+    const byAddress = trunks.filter((t) => t.digestUsername === null && fromSource(t));
+    if (byAddress.length > 0) return { kind: 'ok', trunks: byAddress };
+    // Sources that only a digest trunk could accept are asked for credentials.
+    const digestCandidate = trunks.some((t) => t.digestUsername !== null && (t.cidrs.length === 0 || fromSource(t)));
+    if (digestCandidate) return { kind: 'no', admission: this.challenge(false) };
+    return { kind: 'no', admission: reject(403, 'Forbidden', `untrusted source ${src}`) };
+  }
+
+  private verifyDigest(info: IncomingCallInfo, trunk: Trunk): 'ok' | 'stale' | 'invalid' | 'replay' {
+    const password = this.openTrunkPassword(trunk.accountId, trunk.id);
+    if (!password) return 'invalid';
+    try {
+      return this.digest.verify({
+        method: 'INVITE',
+        requestUri: info.requestUri,
+        credentials: info.digest!,
+        password,
+        realm: this.limits.realm,
+      });
+    } finally {
+      this.wipe(password);
+    }
+  }
+
+  private challenge(stale: boolean): Admission {
+    // Several WWW-Authenticate values (SHA-256 first, then MD5): the engine writes one line each.
+    const values = this.digest.challenge(this.limits.realm, stale);
+    return reject(401, 'Unauthorized', stale ? 'stale nonce' : 'credentials required', { 'WWW-Authenticate': values });
+  }
+
+  private cidr(text: string): Cidr {
+    let c = this.cidrCache.get(text);
+    if (!c) {
+      c = parseCidr(text);
+      if (this.cidrCache.size > 10_000) this.cidrCache.clear();
+      this.cidrCache.set(text, c);
+    }
+    return c;
+  }
+}
+
+function reject(status: number, reason: string, why: string, headers?: Record<string, string | readonly string[]>): Admission {
+  return headers ? { kind: 'reject', status, reason, why, headers } : { kind: 'reject', status, reason, why };
+}

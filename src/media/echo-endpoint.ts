@@ -1,0 +1,54 @@
+import type { Socket } from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+
+/**
+ * The diagnostic echo agent's media: every RTP packet the caller sends comes straight back, the
+ * equivalent of Asterisk's Echo() that operators use to test a trunk. The reply goes to the
+ * address the packets actually come from (symmetric RTP, so callers behind NAT hear it), with our
+ * own SSRC. On hold (a=sendonly/inactive from the caller) nothing is sent.
+ */
+export class EchoEndpoint {
+  private readonly ssrc = randomBytes(4).readUInt32BE(0);
+  private latched: { address: string; port: number } | undefined;
+  private sending = true;
+  private closed = false;
+  readonly stats = { received: 0, sent: 0 };
+
+  constructor(
+    private readonly socket: Socket,
+    readonly port: number,
+    private readonly release: () => void,
+    /** Where the SDP said to send, used until the first packet arrives. */
+    private remote: { address: string; port: number } | null,
+  ) {
+    socket.on('message', (packet, rinfo) => this.onPacket(packet, rinfo));
+    socket.on('error', () => this.close());
+  }
+
+  /** New SDP from a re-INVITE: new remote address, and whether we may send (hold). */
+  update(remote: { address: string; port: number } | null, sending: boolean): void {
+    if (remote && (remote.address !== this.remote?.address || remote.port !== this.remote?.port)) {
+      this.remote = remote;
+      this.latched = undefined;
+    }
+    this.sending = sending;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.release();
+  }
+
+  private onPacket(packet: Buffer, rinfo: { address: string; port: number }): void {
+    if (this.closed || packet.length < 12 || packet[0]! >> 6 !== 2) return;
+    this.stats.received++;
+    this.latched ??= { address: rinfo.address, port: rinfo.port };
+    if (!this.sending) return;
+    const target = this.latched ?? this.remote;
+    if (!target) return;
+    packet.writeUInt32BE(this.ssrc, 8);
+    this.socket.send(packet, target.port, target.address);
+    this.stats.sent++;
+  }
+}

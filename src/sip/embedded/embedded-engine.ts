@@ -1,0 +1,180 @@
+/**
+ * The embedded SIP engine: RFC 3261 layers wired together behind the SipEngine port.
+ *
+ *   transports (UDP/TCP/TLS) → TransportLayer (parse, RFC 3581, 400s) → gate (scanners, rate
+ *   limit) → TransactionLayer (100 Trying, retransmissions, timers) → UserAgentCore (dialogs,
+ *   calls) → `call` events for the controller.
+ *
+ * The gate sits before the transaction layer on purpose: a scanner or a flooding source must
+ * not even get a 100 Trying back.
+ */
+import { readFile } from 'node:fs/promises';
+import { isIPv6 } from 'node:net';
+import type { Clock } from '../../core/clock.js';
+import type { Logger } from '../../core/logger.js';
+import { TypedEmitter } from '../../core/typed-emitter.js';
+import type { SipEngine, SipEngineEvents, SipTransport } from '../sip-engine.js';
+import { serializeMessage } from './message/index.js';
+import type { SipMessage, SipRequest } from './message/types.js';
+import { timerTables } from './timers.js';
+import { TransactionLayer } from './transaction/transaction-layer.js';
+import { TcpTransport } from './transport/tcp-transport.js';
+import { TlsTransport } from './transport/tls-transport.js';
+import { TransportLayer } from './transport/transport-layer.js';
+import type { ReceivedSource, Transport } from './transport/types.js';
+import { UdpTransport } from './transport/udp-transport.js';
+import { UserAgentCore } from './ua/user-agent-core.js';
+
+/** Decides, before anything is answered, whether a request is processed or silently dropped. */
+export type RequestGate = (request: SipRequest, source: ReceivedSource) => 'pass' | 'drop';
+
+export interface EmbeddedEngineOptions {
+  listenAddress: string;
+  publicAddress: string | null;
+  udpPort: number;
+  tcpPort: number;
+  tlsPort: number;
+  tlsCertFile: string | null;
+  tlsKeyFile: string | null;
+  maxMessageBytes: number;
+  maxHeaders: number;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  connectionIdleTimeoutMs: number;
+  t1Ms: number;
+  retryAfterS: number;
+  sipTrace: boolean;
+  clock: Clock;
+  log: Logger;
+  gate?: RequestGate;
+}
+
+const AUTH_VALUE = /^((?:proxy-)?authorization:\s*\S+)\s.*$/gim;
+
+export class EmbeddedSipEngine extends TypedEmitter<SipEngineEvents> implements SipEngine {
+  readonly name = 'embedded' as const;
+  private readonly transports: Transport[] = [];
+  private tls: TlsTransport | undefined;
+  private transportLayer: TransportLayer | undefined;
+  private txLayer: TransactionLayer | undefined;
+  private core: UserAgentCore | undefined;
+  private accepting = true;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly opts: EmbeddedEngineOptions) {
+    super();
+  }
+
+  async start(): Promise<void> {
+    const o = this.opts;
+    const limits = {
+      maxConnections: o.maxConnections,
+      maxConnectionsPerIp: o.maxConnectionsPerIp,
+      idleTimeoutMs: o.connectionIdleTimeoutMs,
+      maxMessageBytes: o.maxMessageBytes,
+    };
+    if (o.udpPort >= 0) this.transports.push(new UdpTransport({ host: o.listenAddress, port: o.udpPort, maxMessageBytes: o.maxMessageBytes }));
+    if (o.tcpPort >= 0) this.transports.push(new TcpTransport({ host: o.listenAddress, port: o.tcpPort, limits, clock: o.clock }));
+    if (o.tlsPort >= 0 && o.tlsCertFile && o.tlsKeyFile) {
+      const [cert, key] = await Promise.all([readFile(o.tlsCertFile), readFile(o.tlsKeyFile)]);
+      this.tls = new TlsTransport({ host: o.listenAddress, port: o.tlsPort, limits, clock: o.clock, cert, key });
+      this.transports.push(this.tls);
+    }
+    if (this.transports.length === 0) throw new Error('no SIP transport enabled: set sip.udp_port, sip.tcp_port or TLS files');
+
+    const transportLayer = new TransportLayer({
+      transports: this.transports,
+      parseLimits: { maxMessageBytes: o.maxMessageBytes, maxHeaders: o.maxHeaders },
+      ...(o.publicAddress ? { advertisedHost: o.publicAddress } : {}),
+    });
+    const timers = timerTables({ T1: o.t1Ms });
+    const core = new UserAgentCore({
+      clock: o.clock,
+      timers,
+      log: o.log,
+      serverName: 'kalem-gateway',
+      retryAfterS: o.retryAfterS,
+      contactFor: (source) => this.contactFor(source),
+      isAccepting: () => this.accepting,
+      onCall: (call) => this.emit('call', call),
+    });
+    const txLayer = new TransactionLayer({ transport: transportLayer, clock: o.clock, tu: core });
+    core.attach(txLayer);
+    transportLayer.on('request', (req, source) => {
+      if (o.sipTrace) this.trace('in', req, source);
+      if (o.gate && o.gate(req, source) === 'drop') return;
+      try {
+        txLayer.receiveRequest(req, source);
+      } catch (err) {
+        // One bad request must never take the engine down; log and carry on.
+        o.log.error({ err: (err as Error).message, method: req.method }, 'request handling failed');
+      }
+    });
+    transportLayer.on('response', (res, source) => {
+      if (o.sipTrace) this.trace('in', res, source);
+      txLayer.receiveResponse(res, source);
+    });
+    transportLayer.on('warning', (w) => this.emit('warning', `${w.code}: ${w.message}`));
+    this.transportLayer = transportLayer;
+    this.txLayer = txLayer;
+    this.core = core;
+    await transportLayer.start();
+  }
+
+  listening(): ReadonlyArray<{ transport: SipTransport; address: string; port: number }> {
+    return this.transports.flatMap((t) => {
+      const a = t.address();
+      return a ? [{ transport: t.protocol, address: a.host, port: a.port }] : [];
+    });
+  }
+
+  setAccepting(accepting: boolean): void {
+    this.accepting = accepting;
+  }
+
+  async reloadTls(): Promise<void> {
+    if (!this.tls || !this.opts.tlsCertFile || !this.opts.tlsKeyFile) return;
+    const [cert, key] = await Promise.all([readFile(this.opts.tlsCertFile), readFile(this.opts.tlsKeyFile)]);
+    this.tls.setCredentials(cert, key);
+  }
+
+  /** Live calls (for drain and tests). */
+  activeCalls(): number {
+    return this.core?.calls().length ?? 0;
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.accepting = false;
+      const calls = this.core?.calls() ?? [];
+      await Promise.all(
+        calls.map(async (c) => {
+          try {
+            if (c.state === 'offered') c.reject(503, { headers: { 'Retry-After': String(this.opts.retryAfterS) } });
+            else await c.hangup();
+          } catch {
+            // the call ended in the meantime
+          }
+        }),
+      );
+      for (const c of calls) c.abort('engine-stopped');
+      this.txLayer?.close();
+      await this.transportLayer?.close();
+    })();
+    return this.stopping;
+  }
+
+  private contactFor(source: ReceivedSource): string {
+    const host = this.opts.publicAddress ?? source.localAddress;
+    const h = isIPv6(host) ? `[${host}]` : host;
+    const t = source.transport === 'udp' ? '' : `;transport=${source.transport}`;
+    const scheme = source.transport === 'tls' ? 'sips' : 'sip';
+    return `<${scheme}:kalem@${h}:${source.localPort}${t}>`;
+  }
+
+  private trace(direction: 'in' | 'out', msg: SipMessage, source: ReceivedSource): void {
+    // Authorization values are secrets-in-transit (digest responses); they never reach the log.
+    const text = serializeMessage(msg).toString('utf8').replace(AUTH_VALUE, '$1 [redacted]');
+    this.opts.log.debug({ direction, remote: `${source.address}:${source.port}`, transport: source.transport, sip: text }, 'sip trace');
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * The UAS core (RFC 3261 §8.2, §12, §13.3, §15): the transaction user. It turns new INVITEs into
+ * EmbeddedCalls for the engine, routes in-dialog requests (ACK, BYE, re-INVITE, INFO, NOTIFY) to
+ * their call, answers CANCEL, OPTIONS and everything we do not do (405/501/420/483/481), and sends
+ * our in-dialog requests through client transactions. It never touches a socket.
+ */
+import type { Clock } from '../../../core/clock.js';
+import type { Logger } from '../../../core/logger.js';
+import { parseCSeq, parseNameAddr, tagOf } from '../message/index.js';
+import type { SipRequest, SipResponse } from '../message/types.js';
+import { makeResponse } from '../transaction/make-response.js';
+import type { InviteServerTransaction } from '../transaction/invite-server-transaction.js';
+import type { NonInviteServerTransaction } from '../transaction/non-invite-server-transaction.js';
+import type { ServerTransaction, TransactionLayer, TransactionUser } from '../transaction/transaction-layer.js';
+import type { TransactionFailure } from '../transaction/types.js';
+import { Uas2xxRetransmitter } from '../transaction/uas-2xx-retransmitter.js';
+import type { TimerTables } from '../timers.js';
+import type { ReceivedSource } from '../transport/types.js';
+import { callInfoFrom } from './call-info.js';
+import { Dialog } from './dialog.js';
+import { EmbeddedCall, setSdp, type CallHost } from './embedded-call.js';
+
+/** Methods we accept (Allow), and methods we know but refuse (405); anything else is 501. */
+export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'NOTIFY'] as const;
+const KNOWN_METHODS = new Set([...ALLOWED_METHODS, 'REGISTER', 'SUBSCRIBE', 'PUBLISH', 'MESSAGE', 'REFER', 'UPDATE', 'PRACK']);
+
+export interface UserAgentCoreOptions {
+  clock: Clock;
+  timers: TimerTables;
+  log: Logger;
+  serverName: string;
+  retryAfterS: number;
+  /** Contact URI for responses to a request that arrived on `source` (where in-dialog requests must come). */
+  contactFor(source: ReceivedSource): string;
+  isAccepting(): boolean;
+  onCall(call: EmbeddedCall): void;
+}
+
+export class UserAgentCore implements TransactionUser {
+  private txLayer!: TransactionLayer;
+  private readonly dialogs = new Map<string, EmbeddedCall>();
+  /** Calls not yet answered, by their INVITE transaction (for CANCEL). */
+  private readonly offered = new WeakMap<InviteServerTransaction, EmbeddedCall>();
+  private readonly live = new Set<EmbeddedCall>();
+  /** 2xx retransmission for re-INVITEs, by dialog key, until their ACK. */
+  private readonly reinvite2xx = new Map<string, Uas2xxRetransmitter>();
+
+  constructor(private readonly opts: UserAgentCoreOptions) {}
+
+  attach(txLayer: TransactionLayer): void {
+    this.txLayer = txLayer;
+  }
+
+  /** Calls in any state but ended. */
+  calls(): EmbeddedCall[] {
+    return [...this.live];
+  }
+
+  // ── TransactionUser ─────────────────────────────────────────────────────────
+
+  onRequest(request: SipRequest, tx: ServerTransaction): void {
+    const method = request.method;
+    const mf = request.headers.get('max-forwards');
+    if (mf !== undefined && Number(mf.trim()) === 0 && method !== 'OPTIONS') return this.reply(tx, 483);
+    const require = request.headers.getAll('require').flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
+    if (require.length > 0 && method !== 'ACK' && method !== 'CANCEL') {
+      return this.reply(tx, 420, [['unsupported', require.join(', ')]]);
+    }
+    const toTag = tagOf(parseNameAddr(request.headers.get('to') ?? ''));
+    switch (method) {
+      case 'INVITE':
+        return toTag === undefined ? this.newInvite(request, tx as InviteServerTransaction) : this.reInvite(request, tx as InviteServerTransaction);
+      case 'BYE':
+        return this.inDialog(request, tx, (call) => {
+          this.reply(tx, 200);
+          call.onRemoteBye();
+        });
+      case 'INFO':
+        return this.inDialog(request, tx, (call) => {
+          this.reply(tx, 200);
+          call.onInfo(request.headers.get('content-type') ?? null, request.body.toString('utf8'));
+        });
+      case 'NOTIFY':
+        return this.inDialog(request, tx, (call) => {
+          this.reply(tx, 200);
+          const event = (request.headers.get('event') ?? '').split(';')[0]!.trim().toLowerCase();
+          if (event === 'refer') {
+            const state = (request.headers.get('subscription-state') ?? '').toLowerCase();
+            call.onReferNotify(request.body.toString('utf8'), state.startsWith('terminated'));
+          }
+        });
+      case 'OPTIONS':
+        return this.options(request, tx);
+      default:
+        return this.reply(tx, KNOWN_METHODS.has(method) ? 405 : 501);
+    }
+  }
+
+  onAck(ack: SipRequest, _source: ReceivedSource): void {
+    const call = this.dialogOf(ack);
+    if (!call) return;
+    const key = call.dialogKey!;
+    const re = this.reinvite2xx.get(key);
+    if (re) {
+      re.ackReceived();
+      this.reinvite2xx.delete(key);
+    }
+    call.onAck();
+  }
+
+  onCancel(_cancel: SipRequest, cancelTx: NonInviteServerTransaction, invite: InviteServerTransaction | undefined): void {
+    const call = invite && this.offered.get(invite);
+    if (!invite) return this.reply(cancelTx, 481);
+    this.reply(cancelTx, 200);
+    call?.onCancel();
+  }
+
+  onServerFailure(tx: ServerTransaction, reason: TransactionFailure): void {
+    if (reason !== 'transport-error') return;
+    const call = this.offered.get(tx as InviteServerTransaction);
+    call?.abort('transport-error');
+  }
+
+  // ── our requests ───────────────────────────────────────────────────────────
+
+  async sendInDialog(dialog: Dialog, request: SipRequest): Promise<{ status: number; reason: string }> {
+    try {
+      const tx = this.txLayer.sendRequest(request, dialog.target());
+      const outcome = await tx.outcome;
+      if (outcome.kind === 'response') return { status: outcome.response.status, reason: outcome.response.reason };
+      return outcome.kind === 'timeout' ? { status: 408, reason: 'Request Timeout' } : { status: 503, reason: 'transport error' };
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message, method: request.method }, 'could not send in-dialog request');
+      return { status: 503, reason: 'not sent' };
+    }
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────────
+
+  private newInvite(request: SipRequest, tx: InviteServerTransaction): void {
+    const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (request.body.length > 0 && type !== 'application/sdp') {
+      return this.reply(tx, 415, [['accept', 'application/sdp']]);
+    }
+    let call: EmbeddedCall;
+    try {
+      call = new EmbeddedCall(callInfoFrom(request, tx.source), request, tx, this.hostFor(tx.source));
+    } catch (err) {
+      this.opts.log.debug({ err: (err as Error).message }, 'unusable INVITE');
+      return this.reply(tx, 400, [], 'Bad Request');
+    }
+    this.offered.set(tx, call);
+    this.live.add(call);
+    this.opts.onCall(call);
+  }
+
+  private reInvite(request: SipRequest, tx: InviteServerTransaction): void {
+    this.inDialog(request, tx, (call) => {
+      const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      const offer = request.body.length > 0 && type === 'application/sdp' ? request.body.toString('utf8') : null;
+      const answer = call.answerReinvite(offer);
+      if (answer === null) return this.reply(tx, 488);
+      const ok = makeResponse(request, 200);
+      this.decorate(ok, tx.source);
+      setSdp(ok, answer);
+      tx.respond(ok);
+      const key = call.dialogKey!;
+      this.reinvite2xx.get(key)?.stop();
+      const r = new Uas2xxRetransmitter({
+        clock: this.opts.clock,
+        timers: this.timersFor(tx.source),
+        retransmit: () => tx.resend2xx(),
+        onNoAck: () => {
+          this.reinvite2xx.delete(key);
+          void call.hangup();
+        },
+      });
+      this.reinvite2xx.set(key, r);
+      r.start();
+    });
+  }
+
+  private inDialog(request: SipRequest, tx: ServerTransaction, fn: (call: EmbeddedCall) => void): void {
+    const call = this.dialogOf(request);
+    if (!call) return this.reply(tx, 481);
+    const cseq = parseCSeq(request.headers.get('cseq') ?? '');
+    if (!call.dialogRef()!.acceptRemoteCSeq(cseq.seq)) return this.reply(tx, 500, [['retry-after', '1']], 'Out of order CSeq');
+    fn(call);
+  }
+
+  private options(request: SipRequest, tx: ServerTransaction): void {
+    if (!this.opts.isAccepting()) {
+      return this.reply(tx, 503, [['retry-after', String(this.opts.retryAfterS)]]);
+    }
+    const r = makeResponse(request, 200, { toTag: 'o' + Math.random().toString(36).slice(2, 10) });
+    this.decorate(r, tx.source);
+    r.headers.append('accept', 'application/sdp');
+    tx.respond(r);
+  }
+
+  private dialogOf(request: SipRequest): EmbeddedCall | undefined {
+    const callId = request.headers.get('call-id') ?? '';
+    const localTag = tagOf(parseNameAddr(request.headers.get('to') ?? ''));
+    const remoteTag = tagOf(parseNameAddr(request.headers.get('from') ?? '')) ?? '';
+    if (localTag === undefined) return undefined;
+    return this.dialogs.get(Dialog.keyOf(callId, localTag, remoteTag));
+  }
+
+  private reply(tx: ServerTransaction, status: number, headers: Array<[string, string]> = [], reason?: string): void {
+    const r = makeResponse(tx.request, status, {
+      toTag: 't' + Math.random().toString(36).slice(2, 10),
+      ...(reason ? { reason } : {}),
+    });
+    for (const [n, v] of headers) r.headers.append(n, v);
+    if (status === 405 || status === 501 || status === 200) this.decorate(r, tx.source);
+    try {
+      tx.respond(r);
+    } catch (err) {
+      this.opts.log.debug({ err: (err as Error).message, status }, 'response not sent');
+    }
+  }
+
+  private decorate(r: SipResponse, source: ReceivedSource): void {
+    if (!r.headers.has('contact') && r.status < 300) r.headers.append('contact', this.opts.contactFor(source));
+    r.headers.append('allow', ALLOWED_METHODS.join(', '));
+    r.headers.append('server', this.opts.serverName);
+  }
+
+  private timersFor(source: ReceivedSource) {
+    return source.transport === 'udp' ? this.opts.timers.unreliable : this.opts.timers.reliable;
+  }
+
+  /** What one call needs from the core, bound to the transport its INVITE came in on. */
+  private hostFor(source: ReceivedSource): CallHost {
+    return {
+      clock: this.opts.clock,
+      timers: this.timersFor(source),
+      decorate: (r) => this.decorate(r, source),
+      sendInDialog: (dialog, request) => this.sendInDialog(dialog, request),
+      registerDialog: (call) => this.dialogs.set(call.dialogKey!, call),
+      forget: (call) => {
+        this.live.delete(call);
+        const key = call.dialogKey;
+        if (key !== undefined) {
+          this.dialogs.delete(key);
+          this.reinvite2xx.get(key)?.stop();
+          this.reinvite2xx.delete(key);
+        }
+      },
+    };
+  }
+}
