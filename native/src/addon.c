@@ -62,6 +62,23 @@ int km_get_int(napi_env env, napi_value v, const char *what, int32_t min, int32_
   return 1;
 }
 
+const napi_type_tag KM_TAG_G722_ENCODER = {0x6b616c656d2d6737ULL, 0x3232656e636f6465ULL};
+const napi_type_tag KM_TAG_G722_DECODER = {0x6b616c656d2d6737ULL, 0x32326465636f6465ULL};
+const napi_type_tag KM_TAG_RESAMPLER = {0x6b616c656d2d7265ULL, 0x73616d706c657221ULL};
+
+void *km_unwrap_tagged(napi_env env, napi_value self, const napi_type_tag *tag, const char *what) {
+  bool matches = false;
+  void *data = NULL;
+  char msg[160];
+  if (napi_check_object_type_tag(env, self, tag, &matches) != napi_ok || !matches ||
+      napi_unwrap(env, self, &data) != napi_ok || data == NULL) {
+    snprintf(msg, sizeof msg, "not a %s", what);
+    napi_throw_type_error(env, NULL, msg);
+    return NULL;
+  }
+  return data;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value version;
   NAPI_CALL(env, napi_create_int32(env, KALEM_MEDIA_ABI_VERSION, &version));

@@ -40,6 +40,18 @@ napi_value km_new_typed(napi_env env, napi_typedarray_type type, size_t length, 
 /* Reads an integer argument within [min, max] or throws a TypeError naming `what`. */
 int km_get_int(napi_env env, napi_value v, const char *what, int32_t min, int32_t max, int32_t *out);
 
+/*
+ * Type tags (N-API 8) stamped on every wrapped object, so a method borrowed onto an object of
+ * another class (`G722Decoder.prototype.decode.call(resampler)`) is a TypeError, never a
+ * reinterpretation of someone else's state.
+ */
+extern const napi_type_tag KM_TAG_G722_ENCODER;
+extern const napi_type_tag KM_TAG_G722_DECODER;
+extern const napi_type_tag KM_TAG_RESAMPLER;
+
+/* Unwraps `self` if it carries `tag`; otherwise throws a TypeError naming `what`. */
+void *km_unwrap_tagged(napi_env env, napi_value self, const napi_type_tag *tag, const char *what);
+
 /* Registration hooks of each part (one concept per file). */
 napi_status km_init_g711(napi_env env, napi_value exports);
 napi_status km_init_g722(napi_env env, napi_value exports);

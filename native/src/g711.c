@@ -36,7 +36,7 @@ static napi_value encode_new(napi_env env, napi_callback_info info, law_t law) {
   napi_value argv[1], result;
   void *in = NULL, *out = NULL;
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || !km_get_typed(env, argv[0], napi_int16_array, "pcm (Int16Array)", &in, &n)) return NULL;
+  if (!km_get_typed(env, argv[0], napi_int16_array, "pcm (Int16Array)", &in, &n)) return NULL;
   result = km_new_typed(env, napi_uint8_array, n, &out);
   if (result == NULL) { km_throw_last_error(env); return NULL; }
   encode_block(law, in, out, n);
@@ -49,7 +49,7 @@ static napi_value encode_into(napi_env env, napi_callback_info info, law_t law) 
   napi_value argv[2], result;
   void *in = NULL, *out = NULL;
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2 || !km_get_typed(env, argv[0], napi_int16_array, "pcm (Int16Array)", &in, &n) ||
+  if (!km_get_typed(env, argv[0], napi_int16_array, "pcm (Int16Array)", &in, &n) ||
       !km_get_typed(env, argv[1], napi_uint8_array, "out (Uint8Array)", &out, &cap))
     return NULL;
   if (cap < n) {
@@ -67,7 +67,7 @@ static napi_value decode_new(napi_env env, napi_callback_info info, law_t law) {
   napi_value argv[1], result;
   void *in = NULL, *out = NULL;
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || !km_get_typed(env, argv[0], napi_uint8_array, "payload (Uint8Array)", &in, &n)) return NULL;
+  if (!km_get_typed(env, argv[0], napi_uint8_array, "payload (Uint8Array)", &in, &n)) return NULL;
   result = km_new_typed(env, napi_int16_array, n, &out);
   if (result == NULL) { km_throw_last_error(env); return NULL; }
   decode_block(law, in, out, n);
@@ -80,7 +80,7 @@ static napi_value decode_into(napi_env env, napi_callback_info info, law_t law) 
   napi_value argv[2], result;
   void *in = NULL, *out = NULL;
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2 || !km_get_typed(env, argv[0], napi_uint8_array, "payload (Uint8Array)", &in, &n) ||
+  if (!km_get_typed(env, argv[0], napi_uint8_array, "payload (Uint8Array)", &in, &n) ||
       !km_get_typed(env, argv[1], napi_int16_array, "out (Int16Array)", &out, &cap))
     return NULL;
   if (cap < n) {

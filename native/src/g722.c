@@ -33,6 +33,12 @@ static void g722_finalize(napi_env env, void *data, void *hint) {
 static napi_value construct(napi_env env, napi_callback_info info, bool encoder) {
   napi_value self;
   g722_obj_t *obj;
+  napi_value new_target = NULL;
+  NAPI_CALL(env, napi_get_new_target(env, info, &new_target));
+  if (new_target == NULL) {
+    napi_throw_type_error(env, NULL, "G.722 codec constructors need `new`");
+    return NULL;
+  }
   NAPI_CALL(env, napi_get_cb_info(env, info, NULL, NULL, &self, NULL));
   obj = calloc(1, sizeof *obj);
   if (obj == NULL) {
@@ -48,7 +54,8 @@ static napi_value construct(napi_env env, napi_callback_info info, bool encoder)
     napi_throw_error(env, NULL, "g722 state allocation failed");
     return NULL;
   }
-  if (napi_wrap(env, self, obj, g722_finalize, NULL, NULL) != napi_ok) {
+  if (napi_type_tag_object(env, self, encoder ? &KM_TAG_G722_ENCODER : &KM_TAG_G722_DECODER) != napi_ok ||
+      napi_wrap(env, self, obj, g722_finalize, NULL, NULL) != napi_ok) {
     g722_release(obj);
     free(obj);
     km_throw_last_error(env);
@@ -60,20 +67,22 @@ static napi_value construct(napi_env env, napi_callback_info info, bool encoder)
 static napi_value encoder_new(napi_env env, napi_callback_info info) { return construct(env, info, true); }
 static napi_value decoder_new(napi_env env, napi_callback_info info) { return construct(env, info, false); }
 
-/* Fetches `this`'s state and up to `want` arguments; throws if the object was destroyed. */
-static g722_obj_t *self_state(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
+/* Fetches `this`'s state and arguments; throws unless it is a live object of the right class. */
+static g722_obj_t *self_state(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv, bool encoder) {
   napi_value self;
-  void *data = NULL;
-  if (napi_get_cb_info(env, info, argc, argv, &self, NULL) != napi_ok ||
-      napi_unwrap(env, self, &data) != napi_ok || data == NULL) {
-    napi_throw_type_error(env, NULL, "not a G.722 codec object");
+  g722_obj_t *obj;
+  if (napi_get_cb_info(env, info, argc, argv, &self, NULL) != napi_ok) {
+    km_throw_last_error(env);
     return NULL;
   }
-  if (((g722_obj_t *)data)->enc == NULL && ((g722_obj_t *)data)->dec == NULL) {
+  obj = km_unwrap_tagged(env, self, encoder ? &KM_TAG_G722_ENCODER : &KM_TAG_G722_DECODER,
+                         encoder ? "G722Encoder" : "G722Decoder");
+  if (obj == NULL) return NULL;
+  if ((encoder ? (void *)obj->enc : (void *)obj->dec) == NULL) {
     napi_throw_error(env, "KALEM_NATIVE_DESTROYED", "G.722 codec object used after destroy()");
     return NULL;
   }
-  return data;
+  return obj;
 }
 
 /* encode(pcm16k: Int16Array): Uint8Array — one byte per two samples at 64 kbit/s. */
@@ -81,9 +90,9 @@ static napi_value encode(napi_env env, napi_callback_info info) {
   size_t argc = 1, n = 0;
   napi_value argv[1], result;
   void *in = NULL, *out = NULL;
-  g722_obj_t *obj = self_state(env, info, &argc, argv);
+  g722_obj_t *obj = self_state(env, info, &argc, argv, true);
   if (obj == NULL) return NULL;
-  if (argc < 1 || !km_get_typed(env, argv[0], napi_int16_array, "pcm (Int16Array)", &in, &n)) return NULL;
+  if (!km_get_typed(env, argv[0], napi_int16_array, "pcm (Int16Array)", &in, &n)) return NULL;
   if (n % 2 != 0) {
     napi_throw_range_error(env, NULL, "G.722 encodes an even number of samples");
     return NULL;
@@ -100,9 +109,9 @@ static napi_value decode(napi_env env, napi_callback_info info) {
   napi_value argv[1], result;
   void *in = NULL, *out = NULL;
   int produced;
-  g722_obj_t *obj = self_state(env, info, &argc, argv);
+  g722_obj_t *obj = self_state(env, info, &argc, argv, false);
   if (obj == NULL) return NULL;
-  if (argc < 1 || !km_get_typed(env, argv[0], napi_uint8_array, "payload (Uint8Array)", &in, &n)) return NULL;
+  if (!km_get_typed(env, argv[0], napi_uint8_array, "payload (Uint8Array)", &in, &n)) return NULL;
   result = km_new_typed(env, napi_int16_array, n * 2, &out);
   if (result == NULL) { km_throw_last_error(env); return NULL; }
   produced = g722_decode(obj->dec, out, in, (int)n);
@@ -113,24 +122,29 @@ static napi_value decode(napi_env env, napi_callback_info info) {
   return result;
 }
 
-static napi_value destroy(napi_env env, napi_callback_info info) {
+static napi_value destroy_tagged(napi_env env, napi_callback_info info, bool encoder) {
   napi_value self;
-  void *data = NULL;
+  g722_obj_t *obj;
   NAPI_CALL(env, napi_get_cb_info(env, info, NULL, NULL, &self, NULL));
-  if (napi_unwrap(env, self, &data) == napi_ok && data != NULL) g722_release(data);
+  obj = km_unwrap_tagged(env, self, encoder ? &KM_TAG_G722_ENCODER : &KM_TAG_G722_DECODER,
+                         encoder ? "G722Encoder" : "G722Decoder");
+  if (obj != NULL) g722_release(obj);
   return NULL;
 }
+
+static napi_value encoder_destroy(napi_env env, napi_callback_info info) { return destroy_tagged(env, info, true); }
+static napi_value decoder_destroy(napi_env env, napi_callback_info info) { return destroy_tagged(env, info, false); }
 
 napi_status km_init_g722(napi_env env, napi_value exports) {
   napi_value enc_class, dec_class;
   napi_status st;
   napi_property_descriptor enc_props[] = {
       {"encode", NULL, encode, NULL, NULL, NULL, napi_default_method, NULL},
-      {"destroy", NULL, destroy, NULL, NULL, NULL, napi_default_method, NULL},
+      {"destroy", NULL, encoder_destroy, NULL, NULL, NULL, napi_default_method, NULL},
   };
   napi_property_descriptor dec_props[] = {
       {"decode", NULL, decode, NULL, NULL, NULL, napi_default_method, NULL},
-      {"destroy", NULL, destroy, NULL, NULL, NULL, napi_default_method, NULL},
+      {"destroy", NULL, decoder_destroy, NULL, NULL, NULL, napi_default_method, NULL},
   };
   st = napi_define_class(env, "G722Encoder", NAPI_AUTO_LENGTH, encoder_new, NULL, 2, enc_props, &enc_class);
   if (st != napi_ok) return st;

@@ -38,6 +38,12 @@ static napi_value resampler_new(napi_env env, napi_callback_info info) {
   int32_t in_rate, out_rate, quality;
   int err = 0;
   resampler_t *r;
+  napi_value new_target = NULL;
+  NAPI_CALL(env, napi_get_new_target(env, info, &new_target));
+  if (new_target == NULL) {
+    napi_throw_type_error(env, NULL, "Resampler needs `new`");
+    return NULL;
+  }
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
   if (argc < 3) {
     napi_throw_type_error(env, NULL, "Resampler(inRate, outRate, quality) needs three arguments");
@@ -61,7 +67,8 @@ static napi_value resampler_new(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, speex_resampler_strerror(err));
     return NULL;
   }
-  if (napi_wrap(env, self, r, resampler_finalize, NULL, NULL) != napi_ok) {
+  if (napi_type_tag_object(env, self, &KM_TAG_RESAMPLER) != napi_ok ||
+      napi_wrap(env, self, r, resampler_finalize, NULL, NULL) != napi_ok) {
     resampler_release(r);
     free(r);
     km_throw_last_error(env);
@@ -72,17 +79,18 @@ static napi_value resampler_new(napi_env env, napi_callback_info info) {
 
 static resampler_t *self_state(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
   napi_value self;
-  void *data = NULL;
-  if (napi_get_cb_info(env, info, argc, argv, &self, NULL) != napi_ok ||
-      napi_unwrap(env, self, &data) != napi_ok || data == NULL) {
-    napi_throw_type_error(env, NULL, "not a Resampler");
+  resampler_t *r;
+  if (napi_get_cb_info(env, info, argc, argv, &self, NULL) != napi_ok) {
+    km_throw_last_error(env);
     return NULL;
   }
-  if (((resampler_t *)data)->st == NULL) {
+  r = km_unwrap_tagged(env, self, &KM_TAG_RESAMPLER, "Resampler");
+  if (r == NULL) return NULL;
+  if (r->st == NULL) {
     napi_throw_error(env, "KALEM_NATIVE_DESTROYED", "Resampler used after destroy()");
     return NULL;
   }
-  return data;
+  return r;
 }
 
 /* process(pcm: Int16Array): Int16Array — all input is consumed; history stays in the state. */
@@ -92,7 +100,7 @@ static napi_value process(napi_env env, napi_callback_info info) {
   void *in = NULL, *out = NULL;
   resampler_t *r = self_state(env, info, &argc, argv);
   if (r == NULL) return NULL;
-  if (argc < 1 || !km_get_typed(env, argv[0], napi_int16_array, "pcm (Int16Array)", &in, &n)) return NULL;
+  if (!km_get_typed(env, argv[0], napi_int16_array, "pcm (Int16Array)", &in, &n)) return NULL;
   /* Expected output plus slack for the fractional phase carried between calls. */
   need = (size_t)(((uint64_t)n * (uint64_t)r->out_rate) / (uint64_t)r->in_rate) + 16;
   if (need > r->scratch_cap) {
@@ -163,9 +171,10 @@ static napi_value output_latency(napi_env env, napi_callback_info info) {
 
 static napi_value destroy(napi_env env, napi_callback_info info) {
   napi_value self;
-  void *data = NULL;
+  resampler_t *r;
   NAPI_CALL(env, napi_get_cb_info(env, info, NULL, NULL, &self, NULL));
-  if (napi_unwrap(env, self, &data) == napi_ok && data != NULL) resampler_release(data);
+  r = km_unwrap_tagged(env, self, &KM_TAG_RESAMPLER, "Resampler");
+  if (r != NULL) resampler_release(r);
   return NULL;
 }
 

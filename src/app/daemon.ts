@@ -1,43 +1,130 @@
+import { isIP } from 'node:net';
 import type { Logger } from '../core/logger.js';
+import { AdmissionControl } from '../calls/admission.js';
+import { CallController } from '../calls/call-controller.js';
+import { CallRegistry } from '../calls/call-registry.js';
+import { RtpPortAllocator } from '../media/port-allocator.js';
+import type { SipEngine } from '../sip/sip-engine.js';
 import { openProvisioning, type AppOptions, type ProvisioningApp } from './open-app.js';
+import { buildSipEngine } from './sip-engine-factory.js';
+import { buildDigestVerifier } from './sip-policy.js';
+import { TrustedSources } from '../tenancy/trusted-sources.js';
 
 /**
- * The `kalem serve` process: composition root and lifecycle. It owns every long-lived part and
- * closes them in reverse order. SIP listeners, media and the Realtime bridge are added here as
- * they land; until then it holds the store and key, and waits for a signal.
+ * The `kalem serve` process: composition root and lifecycle. It builds every long-lived part,
+ * starts them in order, and stops them in reverse:
+ *
+ *   start: store + key → SIP engine (listeners) → ready
+ *   SIGTERM: stop accepting (INVITE and OPTIONS get 503) → wait for calls up to drain_timeout_ms
+ *            → BYE the rest → close the engine → close the store → exit 0
+ *   second SIGTERM: skip the wait, still release what can be released
+ *   SIGHUP: reload TLS certificates
  */
 export class Daemon {
   private app: ProvisioningApp | undefined;
+  private engine: SipEngine | undefined;
+  private controller: CallController | undefined;
   private stopping: Promise<void> | undefined;
+  private hurry: (() => void) | undefined;
+  private log: Logger | undefined;
 
   constructor(private readonly opts: AppOptions) {}
 
-  get logger(): Logger {
-    if (!this.app) throw new Error('daemon not started');
-    return this.app.logger;
+  get sipEngine(): SipEngine {
+    if (!this.engine) throw new Error('daemon not started');
+    return this.engine;
+  }
+
+  get calls(): CallController {
+    if (!this.controller) throw new Error('daemon not started');
+    return this.controller;
   }
 
   async start(): Promise<void> {
-    this.app = await openProvisioning(this.opts);
-    const log = this.app.logger.child({ component: 'daemon' });
-    log.info(
-      { config: this.app.configPath ?? '(defaults)', store: this.app.config.store.path, pid: process.pid },
-      'kalem started',
-    );
+    const app = await openProvisioning(this.opts);
+    this.app = app;
+    const config = app.config;
+    const log = app.logger.child({ component: 'daemon' });
+    this.log = log;
+    try {
+      const registry = new CallRegistry();
+      const trusted = new TrustedSources(app.store.trunks, app.clock);
+      const engine = buildSipEngine(config, app.clock, app.logger.child({ component: 'sip' }), (a) => trusted.has(a));
+      engine.on('warning', (message) => log.warn({ message }, 'sip warning'));
+      const admission = new AdmissionControl(
+        app.store,
+        registry,
+        buildDigestVerifier(config, app.clock),
+        (accountId, trunkId) => app.provisioning.openTrunkPassword(accountId, trunkId),
+        (b) => app.keyring.wipe(b),
+        { maxCalls: config.daemon.max_calls, retryAfterS: config.sip.retry_after_s, realm: config.sip.auth_realm },
+      );
+      const rtp = new RtpPortAllocator(config.media.address, config.media.port_min, config.media.port_max);
+      const sdpAddressOverride = config.media.public_address ?? config.sip.public_address;
+      this.controller = new CallController(
+        engine,
+        admission,
+        registry,
+        {
+          clock: app.clock,
+          log: app.logger.child({ component: 'calls' }),
+          registry,
+          cdrs: app.store.calls,
+          rtp,
+          echoRingMs: config.calls.echo_ring_ms,
+          sdpAddress: (call) => sdpAddressOverride ?? (isIP(config.media.address) && config.media.address !== '0.0.0.0' ? config.media.address : call.info.localAddress),
+        },
+        app.logger.child({ component: 'calls' }),
+      );
+      this.engine = engine;
+      await engine.start();
+      log.info(
+        { config: app.configPath ?? '(defaults)', engine: engine.name, listening: engine.listening(), pid: process.pid },
+        'kalem started',
+      );
+    } catch (err) {
+      await this.engine?.stop().catch(() => undefined);
+      app.close();
+      throw err;
+    }
   }
 
   /** SIGHUP: re-read what can change without dropping calls. */
-  reload(): void {
-    this.app?.logger.child({ component: 'daemon' }).info('reload requested');
+  async reload(): Promise<void> {
+    const log = this.log;
+    try {
+      await this.engine?.reloadTls();
+      log?.info('reloaded TLS certificates; other settings need a restart');
+    } catch (err) {
+      log?.error({ err: (err as Error).message }, 'reload failed; the old certificates stay in use');
+    }
   }
 
-  /** Idempotent: a second call returns the same promise. */
+  /**
+   * Graceful stop; idempotent. A second call while draining cuts the drain short (the second
+   * SIGTERM), but every release step still runs.
+   */
   stop(reason: string): Promise<void> {
-    this.stopping ??= (async () => {
+    if (this.stopping) {
+      this.hurry?.();
+      return this.stopping;
+    }
+    this.stopping = (async () => {
       const app = this.app;
       if (!app) return;
-      app.logger.child({ component: 'daemon' }).info({ reason }, 'kalem stopping');
+      const log = this.log!;
+      log.info({ reason, calls: this.controller?.activeCalls ?? 0 }, 'kalem stopping: draining calls');
+      if (this.controller) {
+        const hurried = new Promise<void>((resolve) => (this.hurry = resolve));
+        const left = await Promise.race([
+          this.controller.drain(app.config.daemon.drain_timeout_ms),
+          hurried.then(() => this.controller!.activeCalls),
+        ]);
+        if (left > 0) log.warn({ calls: left }, 'drain time over: ending the remaining calls');
+      }
+      await this.engine?.stop();
       app.close();
+      log.info('kalem stopped');
     })();
     return this.stopping;
   }
@@ -51,8 +138,8 @@ export async function runDaemon(opts: AppOptions): Promise<number> {
     const onStop = (signal: NodeJS.Signals): void => {
       void daemon.stop(signal).then(() => resolve(0));
     };
-    process.once('SIGTERM', onStop);
-    process.once('SIGINT', onStop);
-    process.on('SIGHUP', () => daemon.reload());
+    process.on('SIGTERM', onStop);
+    process.on('SIGINT', onStop);
+    process.on('SIGHUP', () => void daemon.reload());
   });
 }

@@ -64,13 +64,14 @@ export class AdmissionControl {
     if (!accepting) return reject(503, 'Service Unavailable', 'draining', retry);
 
     const trunks = this.store.trunks.listForRouting();
-    const identified = this.identifyTrunks(info, trunks);
-    if (identified.kind !== 'ok') return identified.admission;
-
     const e164 = info.calledUser === null ? null : routableE164(info.calledUser);
     const route = e164 === null ? undefined : this.store.numbers.resolve(e164);
-    const trunk = route && identified.trunks.find((t) => t.accountId === route.accountId);
-    if (!e164 || !route || !trunk) return reject(404, 'Not Found', `no route for "${info.calledUser ?? ''}" on this trunk`);
+    const identified = this.identifyTrunk(info, trunks, route?.accountId);
+    if (identified.kind !== 'ok') return identified.admission;
+    const trunk = identified.trunk;
+    if (!e164 || !route || trunk.accountId !== route.accountId) {
+      return reject(404, 'Not Found', `no route for "${info.calledUser ?? ''}" on trunk ${trunk.id}`);
+    }
 
     const account = this.store.accounts.get(route.accountId);
     const agent = this.store.agents.get(route.accountId, route.agentId);
@@ -87,10 +88,17 @@ export class AdmissionControl {
     return { kind: 'accept', account, agent, trunk, e164 };
   }
 
-  private identifyTrunks(
+  /**
+   * Finds the trunk a request came in on. Without credentials, an address trunk of the dialled
+   * number's account wins; if only a digest trunk of that account could accept the source, the
+   * caller is challenged. The dialled number's owner is only used to choose among candidates
+   * the source already qualifies for, so an untrusted source learns nothing about numbers.
+   */
+  private identifyTrunk(
     info: IncomingCallInfo,
     trunks: Trunk[],
-  ): { kind: 'ok'; trunks: Trunk[] } | { kind: 'no'; admission: Admission } {
+    routeAccountId: string | undefined,
+  ): { kind: 'ok'; trunk: Trunk } | { kind: 'no'; admission: Admission } {
     const src = info.source.address;
     const fromSource = (t: Trunk): boolean => t.cidrs.some((c) => cidrContains(this.cidr(c), src));
 
@@ -100,16 +108,18 @@ export class AdmissionControl {
         return { kind: 'no', admission: reject(403, 'Forbidden', `unknown digest user or wrong source ${src}`) };
       }
       const result = this.verifyDigest(info, t);
-      if (result === 'ok') return { kind: 'ok', trunks: [t] };
+      if (result === 'ok') return { kind: 'ok', trunk: t };
       if (result === 'stale') return { kind: 'no', admission: this.challenge(true) };
       return { kind: 'no', admission: reject(403, 'Forbidden', `digest ${result} for trunk ${t.id}`) };
     }
 
     const byAddress = trunks.filter((t) => t.digestUsername === null && fromSource(t));
-    if (byAddress.length > 0) return { kind: 'ok', trunks: byAddress };
-    // Sources that only a digest trunk could accept are asked for credentials.
-    const digestCandidate = trunks.some((t) => t.digestUsername !== null && (t.cidrs.length === 0 || fromSource(t)));
-    if (digestCandidate) return { kind: 'no', admission: this.challenge(false) };
+    const byDigest = trunks.filter((t) => t.digestUsername !== null && (t.cidrs.length === 0 || fromSource(t)));
+    const ofRoute = byAddress.find((t) => t.accountId === routeAccountId);
+    if (ofRoute) return { kind: 'ok', trunk: ofRoute };
+    if (byDigest.some((t) => t.accountId === routeAccountId)) return { kind: 'no', admission: this.challenge(false) };
+    if (byAddress[0]) return { kind: 'ok', trunk: byAddress[0] };
+    if (byDigest.length > 0) return { kind: 'no', admission: this.challenge(false) };
     return { kind: 'no', admission: reject(403, 'Forbidden', `untrusted source ${src}`) };
   }
 

@@ -1,3 +1,5 @@
+import { TypedEmitter } from '../core/typed-emitter.js';
+
 /**
  * The calls this daemon carries right now, counted per account and per trunk for admission
  * control. Counting happens at admission (synchronously, before any await), so two INVITEs
@@ -9,7 +11,7 @@ export interface CallSlot {
   readonly trunkId: string | null;
 }
 
-export class CallRegistry {
+export class CallRegistry extends TypedEmitter<{ removed: [slot: CallSlot] }> {
   private readonly calls = new Map<string, CallSlot>();
   private readonly perAccount = new Map<string, number>();
   private readonly perTrunk = new Map<string, number>();
@@ -40,6 +42,20 @@ export class CallRegistry {
     this.calls.delete(callId);
     bump(this.perAccount, slot.accountId, -1);
     if (slot.trunkId) bump(this.perTrunk, slot.trunkId, -1);
+    this.emit('removed', slot);
+  }
+
+  /** Resolves once no call is left (immediately if none is). */
+  whenEmpty(): Promise<void> {
+    if (this.calls.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.calls.size > 0) return;
+        this.off('removed', check);
+        resolve();
+      };
+      this.on('removed', check);
+    });
   }
 }
 

@@ -63,12 +63,23 @@ export const CONFIG_SCHEMA = {
       ['friendly-scanner', 'sipvicious', 'sipcli', 'sip-cli'],
       'User-Agent substrings of known scanners: their requests are dropped silently on UDP.',
     ),
+    digest_algorithms: strList(
+      ['SHA-256', 'MD5'],
+      'Digest algorithms challenged, in order (SHA-256, MD5). Put MD5 first for clients that only read the first challenge.',
+    ),
     auth_realm: str('kalem', 'Realm of digest challenges sent to trunks with credentials.'),
     nonce_ttl_ms: int(300_000, 'How long a digest nonce stays valid.', { min: 1000 }),
     retry_after_s: int(30, 'Retry-After sent with 503 and 486 responses.', { min: 1 }),
     drachtio_host: str('127.0.0.1', 'drachtio-server admin address (engine = "drachtio").'),
     drachtio_port: int(9022, 'drachtio-server admin port.', { min: 1, max: 65535 }),
     drachtio_secret_file: optStr('File holding the drachtio-server admin secret (mode 0600).'),
+  },
+  calls: {
+    $doc: 'Call handling.',
+    echo_ring_ms: int(0, 'Echo agents send 180 Ringing and wait this long before answering (tests the ringing and CANCEL path of a trunk).', {
+      min: 0,
+      max: 60_000,
+    }),
   },
   media: {
     $doc: "The daemon's own RTP endpoints (one UDP socket per call).",

@@ -23,8 +23,14 @@
  * above target, one frame is dropped; a depth above `maxDepthMs` (a burst after a stall, a
  * sender whose clock runs fast) is cut straight back to target.
  *
+ * A loss burst that empties the buffer looks exactly like delay until the next packet comes, so
+ * it costs the held frames as extra delay for a while: the price of never dropping a packet
+ * that was only late. A talkspurt that starts on an empty buffer (marker bit, or a timestamp
+ * far ahead after a pause) gets the full target margin back before it plays.
+ *
  * Anomalies: duplicates and late packets (their slot already played) are dropped and counted;
- * 16-bit sequence and 32-bit timestamp wraps are unwrapped; an SSRC change resets the timeline;
+ * 16-bit sequence and 32-bit timestamp wraps are unwrapped; an SSRC change starts a new
+ * timeline (sequence and timestamp state reset) that plays after what is already buffered;
  * a big timestamp jump resyncs it, at once when the packet follows the newest one in sequence
  * (a sender that jumped its timestamp) or when the buffer was empty (a new talkspurt after a
  * pause), and otherwise only when a second packet confirms the jump (a lone stray is dropped).
@@ -52,13 +58,18 @@ export interface JitterBufferOptions {
   readonly shrinkWindowMs?: number;
 }
 
-/** What the buffer needs of a packet (an `RtpPacket` fits). */
+/**
+ * What the buffer needs of a packet (an `RtpPacket` fits). Feed it audio only: the endpoint
+ * routes telephone-events (dtmf.ts) elsewhere by payload type.
+ */
 export interface JitterInput {
   readonly ssrc: number;
   readonly sequenceNumber: number;
   readonly timestamp: number;
   readonly payloadType: number;
   readonly payload: Uint8Array;
+  /** The RTP marker: the first packet of a talkspurt gets the full margin back. */
+  readonly marker?: boolean;
 }
 
 export type JitterFrame =
@@ -152,13 +163,15 @@ export class JitterBuffer {
     const frameMs = options.frameMs ?? 20;
     const minDepthMs = options.minDepthMs ?? 40;
     const maxDepthMs = options.maxDepthMs ?? 200;
-    if (!Number.isInteger(clockRate) || clockRate <= 0) throw new TypeError(`clockRate must be a positive integer, got ${clockRate}`);
+    if (!Number.isInteger(clockRate) || clockRate <= 0)
+      throw new TypeError(`clockRate must be a positive integer, got ${clockRate}`);
     if (!(frameMs > 0) || !Number.isInteger((clockRate * frameMs) / 1000))
       throw new TypeError(`frameMs must give a whole number of samples at ${clockRate} Hz, got ${frameMs}`);
     if (!(minDepthMs >= 0) || !(maxDepthMs >= minDepthMs))
       throw new TypeError(`need 0 <= minDepthMs <= maxDepthMs, got ${minDepthMs} and ${maxDepthMs}`);
     const maxRepeat = options.maxRepeatFrames ?? 3;
-    if (!Number.isInteger(maxRepeat) || maxRepeat < 0) throw new TypeError(`maxRepeatFrames must be an integer >= 0, got ${maxRepeat}`);
+    if (!Number.isInteger(maxRepeat) || maxRepeat < 0)
+      throw new TypeError(`maxRepeatFrames must be an integer >= 0, got ${maxRepeat}`);
     const concealment = options.concealment ?? 'silence';
     if (concealment !== 'silence' && concealment !== 'repeat')
       throw new TypeError(`concealment must be 'silence' or 'repeat', got ${String(concealment)}`);
@@ -219,6 +232,11 @@ export class JitterBuffer {
       this.jump(packet, extSeq, arrivalMs);
       return;
     }
+    if (packet.marker === true && this.state === 'playing' && this.buffer.size === 0 && ahead < this.targetFrames) {
+      // A talkspurt starts (RFC 3551 §4.1) on an empty buffer: step playout back so it gets
+      // the full target margin; the slots in between are silence anyway.
+      this.nextSlot = slot - this.targetFrames;
+    }
     this.accept(packet, slot, arrivalMs);
   }
 
@@ -266,7 +284,7 @@ export class JitterBuffer {
   reset(): void {
     this.state = 'idle';
     this.ssrc = null;
-    this.dropBuffered(false);
+    this.dropBuffered();
     this.seqs.reset();
     this.tss.reset();
     this.highestExtSeq = null;
@@ -293,12 +311,12 @@ export class JitterBuffer {
   }
 
   /**
-   * (Re)starts the timeline at `packet`. Idle: prime for the target depth. Playing: place the
-   * packet `target` slots ahead, so the silence before it gives it its jitter margin.
+   * (Re)starts the timeline at `packet`. Idle: prime for the target depth. Playing: frames
+   * already buffered still play; the packet goes after them, and at least `target` slots
+   * ahead of playout so the silence before it gives it its jitter margin.
    */
   private startTimeline(packet: JitterInput, arrivalMs: number, fresh: boolean): void {
     if (this.state !== 'idle' || !fresh) this.counters.resyncs++;
-    this.dropBuffered(true);
     this.seqs.reset();
     this.tss.reset();
     this.seen.fill(NaN);
@@ -312,14 +330,21 @@ export class JitterBuffer {
       this.primeUntilMs = arrivalMs + this.targetFrames * this.frameMs;
       this.baseTs = extTs;
       this.nextSlot = 0;
+      this.highestSlot = -1;
     } else {
-      this.baseTs = extTs - (this.nextSlot + this.targetFrames) * this.frameTs;
+      const slot = Math.max(this.nextSlot + this.targetFrames, this.buffer.size > 0 ? this.highestSlot + 1 : -Infinity);
+      this.baseTs = extTs - slot * this.frameTs;
+      if (this.buffer.size === 0) this.highestSlot = this.nextSlot - 1;
     }
-    this.highestSlot = this.nextSlot - 1;
     this.accept(packet, this.slotOf(extTs), arrivalMs);
   }
 
   private jump(packet: JitterInput, extSeq: number, arrivalMs: number): void {
+    if (this.buffer.size === 0) {
+      // Nothing waiting (a pause, DTX): start over with a full margin.
+      this.startTimeline(packet, arrivalMs, false);
+      return;
+    }
     const follows = this.highestExtSeq !== null && extSeq === this.highestExtSeq + 1;
     if (follows) {
       // The sender jumped its timestamp mid-stream: continue right after the newest packet.
@@ -331,7 +356,7 @@ export class JitterBuffer {
       this.accept(packet, slot, arrivalMs);
       return;
     }
-    if (this.buffer.size === 0 || (this.pendingJumpSeq !== null && extSeq === this.pendingJumpSeq + 1)) {
+    if (this.pendingJumpSeq !== null && extSeq === this.pendingJumpSeq + 1) {
       this.startTimeline(packet, arrivalMs, false);
       return;
     }
@@ -352,12 +377,13 @@ export class JitterBuffer {
     }
     this.buffer.set(slot, { extSeq, packet });
     if (slot > this.highestSlot) this.highestSlot = slot;
-    this.updateJitter(packet.timestamp, slot, arrivalMs);
-    if (this.depthFrames > this.maxFrames) this.trimTo(this.targetFrames);
+    this.updateJitter(slot, arrivalMs);
+    // Measured before this tick's pop, so one more than the depth left after it.
+    if (this.depthFrames > this.maxFrames + 1) this.trimTo(this.targetFrames + 1);
   }
 
   /** RFC 3550 A.8-style jitter in ms, from the slot's nominal time against arrival time. */
-  private updateJitter(_timestamp: number, slot: number, arrivalMs: number): void {
+  private updateJitter(slot: number, arrivalMs: number): void {
     const transit = arrivalMs - slot * this.frameMs;
     if (this.lastTransitMs !== null) {
       const d = Math.abs(transit - this.lastTransitMs);
@@ -394,8 +420,7 @@ export class JitterBuffer {
     }
   }
 
-  private dropBuffered(count: boolean): void {
-    if (count) this.counters.discarded += this.buffer.size;
+  private dropBuffered(): void {
     this.buffer.clear();
   }
 

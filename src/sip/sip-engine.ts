@@ -47,6 +47,8 @@ export interface IncomingCallInfo {
   readonly toUri: string;
   readonly userAgent: string | null;
   readonly source: SipSource;
+  /** Our address the INVITE arrived on (for SDP when listening on a wildcard address). */
+  readonly localAddress: string;
   /** The caller's SDP offer, or null for a late-offer INVITE. */
   readonly sdp: string | null;
   readonly digest: DigestResponse | null;

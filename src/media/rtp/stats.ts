@@ -205,10 +205,14 @@ export class RtpReceiverStats {
 
   /** `clockRate` is the RTP clock rate of the stream's codec (8000 for G.711 and G.722). */
   constructor(readonly clockRate: number) {
-    if (!Number.isInteger(clockRate) || clockRate <= 0) throw new TypeError(`clockRate must be a positive integer, got ${clockRate}`);
+    if (!Number.isInteger(clockRate) || clockRate <= 0)
+      throw new TypeError(`clockRate must be a positive integer, got ${clockRate}`);
   }
 
-  record(packet: { readonly ssrc: number; readonly sequenceNumber: number; readonly timestamp: number }, arrivalMs: number): void {
+  record(
+    packet: { readonly ssrc: number; readonly sequenceNumber: number; readonly timestamp: number },
+    arrivalMs: number,
+  ): void {
     let source = this.current;
     if (source === null || source.ssrc !== packet.ssrc) {
       source = this.sources.find((s) => s.ssrc === packet.ssrc) ?? null;

@@ -36,8 +36,11 @@ const PASSWORD = table("-_.!~*'()&=+$,", ALNUM);
 const PARAMCHAR = table("-_.!~*'()[]/:&+$", ALNUM);
 /** hname / hvalue chars: hnv-unreserved = [ ] / ? : + $ */
 const HNVCHAR = table("-_.!~*'()[]/?:+$", ALNUM);
-/** hostname characters (alphanum, "-", ".") */
-const HOSTCHAR = table('-.', ALNUM);
+/**
+ * hostname characters: alphanum, "-", "." and, leniently, "_" (not in RFC 1123 host names, but
+ * some SBCs put it in Via sent-by and Contact hosts, and it cannot be confused with a delimiter).
+ */
+const HOSTCHAR = table('-._', ALNUM);
 
 export function isTokenChar(c: number): boolean {
   return c < 128 && TOKEN[c] === 1;

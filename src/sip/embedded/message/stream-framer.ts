@@ -141,14 +141,18 @@ function contentLength(head: string): number {
     let nl = head.indexOf('\n', pos);
     if (nl < 0) nl = head.length;
     const colon = head.indexOf(':', pos);
-    if (colon > pos && colon < nl) {
-      const c0 = head.charCodeAt(pos);
-      if (c0 !== 0x20 && c0 !== 0x09 && longName(head.slice(pos, colon).trim()) === 'content-length') {
-        // A folded Content-Length is legal but absurd; take the first line's value.
-        const v = head.slice(colon + 1, nl).trim();
-        if (value !== undefined && v !== value) throw new SipParseError('conflicting Content-Length header fields', 400);
-        value = v;
+    const c0 = head.charCodeAt(pos);
+    if (colon > pos && colon < nl && c0 !== 0x20 && c0 !== 0x09 && longName(head.slice(pos, colon).trim()) === 'content-length') {
+      let v = head.slice(colon + 1, nl).trim();
+      // A folded value (legal, if absurd) continues on lines that start with SP or HTAB.
+      while (nl + 1 < head.length && (head.charCodeAt(nl + 1) === 0x20 || head.charCodeAt(nl + 1) === 0x09)) {
+        const next = head.indexOf('\n', nl + 1);
+        const end = next < 0 ? head.length : next;
+        v = (v + ' ' + head.slice(nl + 1, end).trim()).trim();
+        nl = end;
       }
+      if (value !== undefined && v !== value) throw new SipParseError('conflicting Content-Length header fields', 400);
+      value = v;
     }
     pos = nl + 1;
   }

@@ -23,6 +23,7 @@ export function callInfoFrom(invite: SipRequest, source: ReceivedSource): Incomi
     toUri: to.uri,
     userAgent: h.get('user-agent') ?? null,
     source: { address: source.address, port: source.port, transport: source.transport },
+    localAddress: source.localAddress,
     sdp,
     digest: digestOf(invite),
     header: (name: string) => h.get(name),

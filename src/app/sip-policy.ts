@@ -1,0 +1,63 @@
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { KalemConfig } from '../config/schema.js';
+import { DigestAuthenticator } from '../sip/digest-auth.js';
+import { RateLimiter } from '../sip/rate-limiter.js';
+import { ScannerFilter } from '../sip/scanner-filter.js';
+import { parseNameAddr } from '../sip/embedded/message/index.js';
+import type { RequestGate } from '../sip/embedded/embedded-engine.js';
+
+/** Digest authentication for trunks with credentials, from config. */
+export function buildDigestVerifier(config: KalemConfig, clock: Clock): DigestAuthenticator {
+  const algorithms = config.sip.digest_algorithms.map((a) => {
+    const upper = a.toUpperCase();
+    if (upper !== 'SHA-256' && upper !== 'MD5') throw new Error(`invalid config: sip.digest_algorithms: "${a}" is not SHA-256 or MD5`);
+    return upper as 'SHA-256' | 'MD5';
+  });
+  return new DigestAuthenticator({ clock, nonceTtlMs: config.sip.nonce_ttl_ms, algorithms });
+}
+
+/**
+ * The embedded engine's gate, run before a request reaches the transaction layer (so nothing,
+ * not even 100 Trying, goes back): known scanners are dropped silently, and a source over the
+ * pike-style rate limit is ignored for the block period. Trunk sources are never rate-limited.
+ */
+export function buildRequestGate(
+  config: KalemConfig,
+  clock: Clock,
+  log: Logger,
+  isTrustedSource: (address: string) => boolean = () => false,
+): RequestGate {
+  const scanners = new ScannerFilter(config.sip.scanner_user_agents);
+  const limiter = new RateLimiter({
+    clock,
+    requests: config.sip.rate_limit_requests,
+    windowMs: config.sip.rate_limit_window_ms,
+    blockMs: config.sip.rate_limit_block_ms,
+  });
+  limiter.setAllowList(isTrustedSource);
+  const userOf = (value: string | undefined): string | null => {
+    if (value === undefined) return null;
+    try {
+      const uri = parseNameAddr(value).parsedUri;
+      return uri.kind === 'sip' ? (uri.user ?? null) : null;
+    } catch {
+      return null;
+    }
+  };
+  return (request, source) => {
+    const verdict = limiter.check(source.address);
+    if (verdict === 'block') log.warn({ source: source.address, transport: source.transport }, 'source over the request-rate limit: ignoring it');
+    if (verdict !== 'allow') return 'drop';
+    const match = scanners.match({
+      userAgent: request.headers.get('user-agent') ?? null,
+      fromUser: userOf(request.headers.get('from')),
+      toUser: userOf(request.headers.get('to')),
+    });
+    if (match) {
+      log.debug({ source: source.address, rule: match.rule, pattern: match.pattern }, 'scanner request dropped');
+      return 'drop';
+    }
+    return 'pass';
+  };
+}
