@@ -20,9 +20,9 @@ NODE ?= node
 DEBIAN_PACKAGES := build-essential python3 pkg-config libspandsp-dev libspeexdsp-dev rtpengine-daemon \
 	sip-tester baresip espeak-ng sox systemd openssl ca-certificates
 
-.PHONY: setup setup-debian setup-npm build native test run clean install uninstall
+.PHONY: setup setup-debian setup-npm build native test run clean install uninstall fuzz
 
-setup: setup-debian setup-npm build
+setup: setup-debian setup-npm native build
 
 # Idempotent: installs only what is missing. Needs root (or sudo) for apt-get.
 setup-debian:
@@ -44,8 +44,22 @@ build:
 	npx tsc -p tsconfig.json
 	chmod +x dist/src/main.js
 
-test: build
+# The N-API media addon (G.711/G.722 via libspandsp, resampling via libspeexdsp), built with the
+# node-gyp that ships inside npm, against the system Node headers (no header download).
+NODE_GYP ?= $(shell dirname "$$(readlink -f "$$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js
+ADDON := native/build/Release/kalem_media.node
+
+native: $(ADDON)
+
+$(ADDON): native/binding.gyp $(wildcard native/src/*.c native/src/*.h)
+	cd native && $(NODE) "$(NODE_GYP)" rebuild --nodedir=/usr
+
+test: build native
 	npx tap
+
+# A long parser fuzz run (make test runs a short one).
+fuzz: build
+	$(NODE) dist/test/fuzz/sip-parser-fuzz.js --iterations 1000000 --seed $${SEED:-42}
 
 # Starts the daemon on the embedded defaults with data under ./var/ (a dev master key is made once).
 run: build

@@ -5,6 +5,9 @@ import { CallController } from '../calls/call-controller.js';
 import { CallRegistry } from '../calls/call-registry.js';
 import { RtpPortAllocator } from '../media/port-allocator.js';
 import type { SipEngine } from '../sip/sip-engine.js';
+import { ApiServer, type HealthChecks } from '../api/http-server.js';
+import { Metrics } from '../api/metrics.js';
+import { rtpenginePing } from './doctor.js';
 import { openProvisioning, type AppOptions, type ProvisioningApp } from './open-app.js';
 import { buildSipEngine } from './sip-engine-factory.js';
 import { buildDigestVerifier } from './sip-policy.js';
@@ -27,6 +30,7 @@ export class Daemon {
   private stopping: Promise<void> | undefined;
   private hurry: (() => void) | undefined;
   private log: Logger | undefined;
+  private api: ApiServer | undefined;
 
   constructor(private readonly opts: AppOptions) {}
 
@@ -48,6 +52,7 @@ export class Daemon {
     this.log = log;
     try {
       const registry = new CallRegistry();
+      const metrics = new Metrics({ clock: app.clock });
       const trusted = new TrustedSources(app.store.trunks, app.clock);
       const engine = buildSipEngine(config, app.clock, app.logger.child({ component: 'sip' }), (a) => trusted.has(a));
       engine.on('warning', (message) => log.warn({ message }, 'sip warning'));
@@ -72,14 +77,31 @@ export class Daemon {
           cdrs: app.store.calls,
           rtp,
           echoRingMs: config.calls.echo_ring_ms,
+          metrics,
           sdpAddress: (call) => sdpAddressOverride ?? (isIP(config.media.address) && config.media.address !== '0.0.0.0' ? config.media.address : call.info.localAddress),
         },
         app.logger.child({ component: 'calls' }),
       );
       this.engine = engine;
       await engine.start();
+      if (config.api.port !== -1) {
+        this.api = new ApiServer({
+          host: config.api.listen_address,
+          port: config.api.port,
+          metrics,
+          logger: app.logger.child({ component: 'api' }),
+          checks: this.healthChecks(app, engine),
+        });
+        await this.api.listen();
+      }
       log.info(
-        { config: app.configPath ?? '(defaults)', engine: engine.name, listening: engine.listening(), pid: process.pid },
+        {
+          config: app.configPath ?? '(defaults)',
+          engine: engine.name,
+          listening: engine.listening(),
+          api: this.api?.address() ?? null,
+          pid: process.pid,
+        },
         'kalem started',
       );
     } catch (err) {
@@ -87,6 +109,30 @@ export class Daemon {
       app.close();
       throw err;
     }
+  }
+
+  /** What /healthz reports: SIP listeners, the database, rtpengine when configured, and draining. */
+  private healthChecks(app: ProvisioningApp, engine: SipEngine): HealthChecks {
+    const ng = app.config.rtpengine.ng_address;
+    return {
+      sip: async () => {
+        const l = engine.listening();
+        return l.length > 0
+          ? { ok: true, detail: l.map((x) => `${x.transport} ${x.address}:${x.port}`).join(', ') }
+          : { ok: false, detail: 'no SIP listener open' };
+      },
+      database: async () => {
+        app.store.db.prepare('SELECT 1').get();
+        return { ok: true };
+      },
+      accepting: async () => (this.stopping ? { ok: false, detail: 'draining: new calls are refused' } : { ok: true }),
+      ...(ng ? { rtpengine: async () => ({ ok: true, detail: `pong in ${await rtpenginePing(ng, 1000)} ms` }) } : {}),
+    };
+  }
+
+  /** Port of the health/metrics listener, when enabled. */
+  apiAddress(): { address: string; port: number } | undefined {
+    return this.api?.address();
   }
 
   /** SIGHUP: re-read what can change without dropping calls. */
@@ -123,6 +169,8 @@ export class Daemon {
         if (left > 0) log.warn({ calls: left }, 'drain time over: ending the remaining calls');
       }
       await this.engine?.stop();
+      // Last, so metrics can be scraped during the drain.
+      await this.api?.close();
       app.close();
       log.info('kalem stopped');
     })();

@@ -105,21 +105,10 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   return { ok: checks.every((c) => c.status !== 'fail'), configPath, checks };
 }
 
-/**
- * Settings issue 6 adds to the schema (`[api] listen_address`, `[api] port`,
- * `[rtpengine] ng_address`). Read them when present so doctor follows the config as soon as the
- * schema has them; until then the defaults below (or the options) apply.
- */
 function pendingSettings(config: KalemConfig): { api: { listenAddress: string; port: number }; ngAddress: string | undefined } {
-  const raw = config as unknown as Record<string, Record<string, unknown> | undefined>;
-  const api = raw.api ?? {};
-  const rtp = raw.rtpengine ?? {};
   return {
-    api: {
-      listenAddress: typeof api.listen_address === 'string' ? api.listen_address : '127.0.0.1',
-      port: typeof api.port === 'number' ? api.port : 9090,
-    },
-    ngAddress: typeof rtp.ng_address === 'string' && rtp.ng_address !== '' ? rtp.ng_address : undefined,
+    api: { listenAddress: config.api.listen_address, port: config.api.port },
+    ngAddress: config.rtpengine.ng_address ?? undefined,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { KalemConfig } from '../config/schema.js';
+import { DrachtioEngine, drachtioOptionsFromConfig } from '../sip/drachtio/drachtio-engine.js';
 import { EmbeddedSipEngine } from '../sip/embedded/embedded-engine.js';
 import type { SipEngine } from '../sip/sip-engine.js';
 import { buildRequestGate } from './sip-policy.js';
@@ -13,9 +14,7 @@ export function buildSipEngine(
   isTrustedSource: (address: string) => boolean,
 ): SipEngine {
   const sip = config.sip;
-  if (sip.engine === 'drachtio') {
-    throw new Error('the drachtio engine is not wired in yet');
-  }
+  if (sip.engine === 'drachtio') return new DrachtioEngine(drachtioOptionsFromConfig(sip, log));
   return new EmbeddedSipEngine({
     listenAddress: sip.listen_address,
     publicAddress: sip.public_address,

@@ -18,7 +18,6 @@ export class CallController {
     private readonly registry: CallRegistry,
     private readonly sessionDeps: CallSessionDeps,
     private readonly log: Logger,
-    private readonly onRejected?: (status: number) => void,
   ) {
     engine.on('call', (call) => this.onCall(call));
   }
@@ -60,7 +59,7 @@ export class CallController {
         { callId: call.info.callId, source: call.info.source.address, status: decision.status, why: decision.why },
         'call rejected',
       );
-      this.onRejected?.(decision.status);
+      this.sessionDeps.metrics.callRejected(decision.status);
       try {
         call.reject(decision.status, { reason: decision.reason, ...(decision.headers ? { headers: decision.headers } : {}) });
       } catch {

@@ -1,6 +1,7 @@
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
+import type { CallTracker, Metrics } from '../api/metrics.js';
 import type { RtpPortAllocator } from '../media/port-allocator.js';
 import type { CallEndReason, IncomingCall } from '../sip/sip-engine.js';
 import type { CallRepository } from '../tenancy/ports.js';
@@ -16,6 +17,7 @@ export interface CallSessionDeps {
   rtp: RtpPortAllocator;
   /** Echo agents ring this long before answering. */
   echoRingMs: number;
+  metrics: Metrics;
   /** Address to put in our SDP for a call (public address, or the one the INVITE arrived on). */
   sdpAddress(call: IncomingCall): string;
   onEnded?(outcome: { answered: boolean; reason: CallEndReason; durationMs: number }): void;
@@ -37,6 +39,7 @@ export class CallSession {
   private ended = false;
   private hangupBy: 'caller' | 'gateway' | null = null;
   private readonly log: Logger;
+  private readonly tracker: CallTracker;
 
   constructor(
     private readonly call: IncomingCall,
@@ -45,6 +48,7 @@ export class CallSession {
   ) {
     this.startedAt = deps.clock.now();
     this.log = deps.log.child({ callId: call.info.callId, accountId: admitted.account.id, session: this.id });
+    this.tracker = deps.metrics.callStarted();
   }
 
   /** Registers the call (synchronously, so limits hold) and sets it up. Never throws. */
@@ -99,6 +103,7 @@ export class CallSession {
     });
     await this.call.answer(answer.sdp);
     this.answeredAt = this.deps.clock.now();
+    this.tracker.answered();
     this.maxTimer = this.deps.clock.setTimer(agent.maxCallSeconds * 1000, () => {
       this.log.info({ maxCallSeconds: agent.maxCallSeconds }, 'maximum call duration reached');
       this.hangupBy = 'gateway';
@@ -111,6 +116,7 @@ export class CallSession {
   private endWith(status: number, reason?: string, why?: string): void {
     if (this.ended) return;
     if (why) this.log.info({ status, why }, 'call refused after admission');
+    if (this.answeredAt === null) this.tracker.rejected(status);
     try {
       if (this.answeredAt === null) this.call.reject(status, reason ? { reason } : {});
       else void this.call.hangup();
@@ -126,6 +132,10 @@ export class CallSession {
     const stats = this.media?.stats;
     this.media?.close();
     this.deps.registry.remove(this.id);
+    if (stats) this.deps.metrics.rtpPackets({ received: stats.received, sent: stats.sent, lost: 0 });
+    this.tracker.ended(
+      reason === 'cancelled' ? 'cancelled' : reason === 'no-ack' ? 'no_ack' : this.answeredAt !== null ? 'answered' : 'failed',
+    );
     const now = this.deps.clock.now();
     if (this.hangupBy === null) this.hangupBy = reason === 'remote-bye' || reason === 'cancelled' ? 'caller' : 'gateway';
     try {

@@ -4,6 +4,7 @@ import { accountCommand } from './commands/account.js';
 import { agentCommand } from './commands/agent.js';
 import { auditCommand } from './commands/audit.js';
 import { configCommand } from './commands/config.js';
+import { doctorCommand } from './commands/doctor.js';
 import { dbCommand } from './commands/db.js';
 import { keysCommand } from './commands/keys.js';
 import { numberCommand } from './commands/number.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
     keysCommand(),
     dbCommand(),
     configCommand(),
+    doctorCommand(),
     auditCommand(),
   ]) {
     program.addCommand(sub);

@@ -88,6 +88,16 @@ export const CONFIG_SCHEMA = {
     port_min: int(20_000, 'Lowest RTP port (even).', { min: 1024, max: 65534 }),
     port_max: int(29_999, 'Highest RTP port.', { min: 1025, max: 65535 }),
   },
+  api: {
+    $doc:
+      'Health and metrics over HTTP (/healthz, /metrics). Loopback only by default: exposing it further needs a reverse proxy with authentication.',
+    listen_address: str('127.0.0.1', 'Address of the health/metrics listener.'),
+    port: int(9090, 'Port of the health/metrics listener (-1 = disabled, 0 = any free port).', { min: -1, max: 65535 }),
+  },
+  rtpengine: {
+    $doc: 'rtpengine media anchoring (issue 4). Only used by `kalem doctor` and /healthz for now.',
+    ng_address: optStr('host:port of rtpengine\'s ng control socket, e.g. "127.0.0.1:2223".'),
+  },
 } as const;
 
 export type KalemConfig = ConfigOf<typeof CONFIG_SCHEMA>;

@@ -28,7 +28,7 @@ t.test('an unknown key is refused with its full path', async (t) => {
 t.test('a wrong type names the key and what was expected', async (t) => {
   t.throws(() => validateConfig({ store: { busy_timeout_ms: 'soon' } }), /store\.busy_timeout_ms: expected an integer, got the string "soon"/);
   t.throws(() => validateConfig({ sip: { engine: 'asterisk' } }), /sip\.engine: expected one of "embedded", "drachtio"/);
-  t.throws(() => validateConfig({ sip: { udp_port: 70000 } }), /sip\.udp_port: expected a value between 0 and 65535/);
+  t.throws(() => validateConfig({ sip: { udp_port: 70000 } }), /sip\.udp_port: expected a value between -1 and 65535/);
   t.throws(() => validateConfig({ log: { sip_trace: 'yes' } }), /log\.sip_trace: expected true or false/);
   t.throws(() => validateConfig({ keys: 'file' }), /keys: expected a table/);
   try {

@@ -27,7 +27,9 @@ export class KalemSandbox {
     this.keyPath = join(this.dir, 'master.key');
     writeFileSync(
       this.configPath,
-      `[store]\npath = ${JSON.stringify(this.dbPath)}\n[keys]\nmaster_key_file = ${JSON.stringify(this.keyPath)}\n${extraToml}`,
+      `[store]\npath = ${JSON.stringify(this.dbPath)}\n[keys]\nmaster_key_file = ${JSON.stringify(this.keyPath)}\n` +
+        // Any free port on loopback, so tests never collide with each other or a running gateway.
+        `[sip]\nlisten_address = "127.0.0.1"\nudp_port = 0\ntcp_port = 0\ntls_port = -1\n[api]\nport = 0\n${extraToml}`,
     );
   }
 

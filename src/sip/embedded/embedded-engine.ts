@@ -98,7 +98,7 @@ export class EmbeddedSipEngine extends TypedEmitter<SipEngineEvents> implements 
       isAccepting: () => this.accepting,
       onCall: (call) => this.emit('call', call),
     });
-    const txLayer = new TransactionLayer({ transport: transportLayer, clock: o.clock, tu: core });
+    const txLayer = new TransactionLayer({ transport: transportLayer, clock: o.clock, tu: core, timers });
     core.attach(txLayer);
     transportLayer.on('request', (req, source) => {
       if (o.sipTrace) this.trace('in', req, source);

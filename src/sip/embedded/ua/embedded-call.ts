@@ -18,6 +18,7 @@ import type {
   ReferProgress,
   RejectOptions,
 } from '../../sip-engine.js';
+import { parseNameAddr } from '../message/index.js';
 import type { SipRequest, SipResponse } from '../message/types.js';
 import { makeResponse } from '../transaction/make-response.js';
 import type { InviteServerTransaction } from '../transaction/invite-server-transaction.js';
@@ -125,7 +126,7 @@ export class EmbeddedCall extends TypedEmitter<IncomingCallEvents> implements In
     const req = dialog.createRequest('REFER', {
       headers: [
         ['refer-to', `<${target}>`],
-        ['referred-by', `<${dialog.localUriHeader.replace(/^.*<([^>]*)>.*$/, '$1')}>`],
+        ['referred-by', `<${parseNameAddr(dialog.localUriHeader).uri}>`],
       ],
     });
     const progress = new Promise<ReferProgress>((resolve) => (this.pendingRefer = { resolve }));

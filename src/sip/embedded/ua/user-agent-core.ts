@@ -62,6 +62,7 @@ export class UserAgentCore implements TransactionUser {
     const method = request.method;
     const mf = request.headers.get('max-forwards');
     if (mf !== undefined && Number(mf.trim()) === 0 && method !== 'OPTIONS') return this.reply(tx, 483);
+    if (!/^(sips?|tel):/i.test(request.uri)) return this.reply(tx, 416, [], 'Unsupported URI Scheme'); // §8.2.2.1
     const require = request.headers.getAll('require').flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
     if (require.length > 0 && method !== 'ACK' && method !== 'CANCEL') {
       return this.reply(tx, 420, [['unsupported', require.join(', ')]]);
