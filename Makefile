@@ -49,9 +49,9 @@ build:
 NODE_GYP ?= $(shell dirname "$$(readlink -f "$$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js
 ADDON := native/build/Release/kalem_media.node
 
-native: $(ADDON)
+native: $(ADDON) native/build/Release/kalem_sys.node
 
-$(ADDON): native/binding.gyp $(wildcard native/src/*.c native/src/*.h)
+$(ADDON) native/build/Release/kalem_sys.node: native/binding.gyp $(wildcard native/src/*.c native/src/*.h)
 	cd native && $(NODE) "$(NODE_GYP)" rebuild --nodedir=/usr
 
 test: build native

@@ -13,6 +13,12 @@
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=c11"],
       "libraries": ["-lspandsp", "-lspeexdsp"]
+    },
+    {
+      "target_name": "kalem_sys",
+      "sources": ["src/sd_notify.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-std=c11"]
     }
   ]
 }

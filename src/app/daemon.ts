@@ -8,6 +8,7 @@ import type { SipEngine } from '../sip/sip-engine.js';
 import { ApiServer, type HealthChecks } from '../api/http-server.js';
 import { Metrics } from '../api/metrics.js';
 import { rtpenginePing } from './doctor.js';
+import { sdNotify } from './sd-notify.js';
 import { openProvisioning, type AppOptions, type ProvisioningApp } from './open-app.js';
 import { buildSipEngine } from './sip-engine-factory.js';
 import { buildDigestVerifier } from './sip-policy.js';
@@ -94,6 +95,7 @@ export class Daemon {
         });
         await this.api.listen();
       }
+      sdNotify(`READY=1\nSTATUS=accepting calls on ${engine.listening().map((l) => `${l.transport}/${l.port}`).join(' ')}\nMAINPID=${process.pid}`);
       log.info(
         {
           config: app.configPath ?? '(defaults)',
@@ -138,11 +140,14 @@ export class Daemon {
   /** SIGHUP: re-read what can change without dropping calls. */
   async reload(): Promise<void> {
     const log = this.log;
+    sdNotify('RELOADING=1');
     try {
       await this.engine?.reloadTls();
       log?.info('reloaded TLS certificates; other settings need a restart');
     } catch (err) {
       log?.error({ err: (err as Error).message }, 'reload failed; the old certificates stay in use');
+    } finally {
+      sdNotify('READY=1');
     }
   }
 
@@ -159,6 +164,7 @@ export class Daemon {
       const app = this.app;
       if (!app) return;
       const log = this.log!;
+      sdNotify('STOPPING=1\nSTATUS=draining calls');
       log.info({ reason, calls: this.controller?.activeCalls ?? 0 }, 'kalem stopping: draining calls');
       if (this.controller) {
         const hurried = new Promise<void>((resolve) => (this.hurry = resolve));

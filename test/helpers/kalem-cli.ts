@@ -45,9 +45,9 @@ export class KalemSandbox {
   }
 
   /** Starts kalem without waiting (for kill tests and the daemon). */
-  spawn(args: string[]) {
+  spawn(args: string[], env: NodeJS.ProcessEnv = {}) {
     return spawn(process.execPath, [KALEM_BIN, '-c', this.configPath, ...args], {
-      env: { ...process.env, KALEM_CONFIG: '', CREDENTIALS_DIRECTORY: '' },
+      env: { ...process.env, KALEM_CONFIG: '', CREDENTIALS_DIRECTORY: '', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
   }
