@@ -27,7 +27,7 @@ export class TestGateway {
       [
         `[store]\npath = ${JSON.stringify(join(this.dir, 'kalem.db'))}`,
         `[keys]\nmaster_key_file = ${JSON.stringify(join(this.dir, 'master.key'))}`,
-        `[log]\nlevel = "debug"`,
+        extraToml.includes('[log]') ? '' : `[log]\nlevel = "debug"`,
         `[api]\nport = 0`,
         extraToml,
       ].join('\n'),

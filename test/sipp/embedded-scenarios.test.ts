@@ -16,7 +16,7 @@ const UNKNOWN = '+14155550199';
 
 async function provisionedGateway(extraToml = ''): Promise<TestGateway> {
   // SIPp only answers MD5 challenges, and only reads the first one.
-  const gw = new TestGateway(loopbackConfig('digest_algorithms = ["MD5"]', extraToml));
+  const gw = new TestGateway(loopbackConfig('digest_algorithms = ["MD5"]', `[log]\nlevel = "debug"\nsip_trace = true\n${extraToml}`));
   await gw.provision((app) => {
     const p = app.provisioning;
     p.createAccount({ name: 'acme' });
@@ -70,7 +70,13 @@ for (const transport of ['u1', 't1'] as const) {
     ok(t, await sipp('uac-options-ping.xml', ECHO), 'uac-options-ping');
     ok(t, await sipp('uac-reinvite-hold.xml', ECHO), 'uac-reinvite-hold');
     ok(t, await sipp('uac-malformed-expect-400.xml', ECHO), 'uac-malformed-expect-400');
-    ok(t, await sipp('uac-digest-auth.xml', DIGEST, { localIp: '127.0.0.3', extra: ['-au', 'trunkuser', '-ap', 'trunk-pass-123', '-auth_uri', `${DIGEST}@${target}`] }), 'uac-digest-auth');
+    const digest = await sipp('uac-digest-auth.xml', DIGEST, { localIp: '127.0.0.3', extra: ['-au', 'trunkuser', '-ap', 'trunk-pass-123', '-auth_uri', `${DIGEST}@${target}`] });
+    ok(t, digest, 'uac-digest-auth');
+    // The SIP trace (debug level) shows the INVITE but never its digest response.
+    const response = /Authorization: Digest .*response="([0-9a-f]+)"/.exec(digest.messages)?.[1];
+    t.ok(response, 'SIPp sent digest credentials');
+    t.ok(gw.records('sip trace').some((r) => String(r.sip).includes('Authorization: Digest [redacted]')), 'the trace has the Authorization line, redacted');
+    t.notOk(gw.logs.some((l) => l.includes(response!)), 'the digest response value appears in no log line');
     const wrongPassword = await sipp('uac-digest-auth.xml', DIGEST, { localIp: '127.0.0.3', extra: ['-au', 'trunkuser', '-ap', 'wrong', '-auth_uri', `${DIGEST}@${target}`] });
     t.not(wrongPassword.code, 0, 'a wrong digest password does not get the call through');
     t.match(wrongPassword.messages, /SIP\/2\.0 403/, 'it gets 403');
