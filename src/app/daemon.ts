@@ -9,6 +9,11 @@ import { ApiServer, type HealthChecks } from '../api/http-server.js';
 import { Metrics } from '../api/metrics.js';
 import { rtpenginePing } from './doctor.js';
 import { sdNotify } from './sd-notify.js';
+import { loadConfig } from '../config/load.js';
+import { diffConfig } from '../config/diff.js';
+
+/** Settings a SIGHUP applies without a restart (the TLS files are re-read in any case). */
+const RELOADABLE = new Set(['log.level']);
 import { openProvisioning, type AppOptions, type ProvisioningApp } from './open-app.js';
 import { buildSipEngine } from './sip-engine-factory.js';
 import { buildDigestVerifier } from './sip-policy.js';
@@ -137,15 +142,33 @@ export class Daemon {
     return this.api?.address();
   }
 
-  /** SIGHUP: re-read what can change without dropping calls. */
+  /**
+   * SIGHUP: re-read what can change without dropping calls. The TLS certificate and key are
+   * re-read (new connections get them, existing ones keep theirs) and `log.level` is applied;
+   * every other changed setting is named in the log as needing a restart. A config file that no
+   * longer loads is reported and nothing changes.
+   */
   async reload(): Promise<void> {
+    const app = this.app;
     const log = this.log;
+    if (!app || !log) return;
     sdNotify('RELOADING=1');
     try {
+      if (app.configPath) {
+        try {
+          const { config: next } = loadConfig({ path: app.configPath, env: app.env });
+          const changed = diffConfig(app.config, next);
+          if (changed.includes('log.level')) app.logger.level = next.log.level;
+          const needRestart = changed.filter((k) => !RELOADABLE.has(k));
+          if (needRestart.length > 0) log.warn({ settings: needRestart }, 'changed settings need a restart to take effect');
+        } catch (err) {
+          log.error({ err: (err as Error).message }, 'config no longer loads; nothing was reloaded from it');
+        }
+      }
       await this.engine?.reloadTls();
-      log?.info('reloaded TLS certificates; other settings need a restart');
+      log.info('reloaded TLS certificates');
     } catch (err) {
-      log?.error({ err: (err as Error).message }, 'reload failed; the old certificates stay in use');
+      log.error({ err: (err as Error).message }, 'TLS reload failed; the old certificates stay in use');
     } finally {
       sdNotify('READY=1');
     }

@@ -94,7 +94,7 @@ export class EmbeddedSipEngine extends TypedEmitter<SipEngineEvents> implements 
       log: o.log,
       serverName: 'kalem-gateway',
       retryAfterS: o.retryAfterS,
-      contactFor: (source) => this.contactFor(source),
+      contactFor: (source, sips) => this.contactFor(source, sips),
       isAccepting: () => this.accepting,
       onCall: (call) => this.emit('call', call),
     });
@@ -164,11 +164,11 @@ export class EmbeddedSipEngine extends TypedEmitter<SipEngineEvents> implements 
     return this.stopping;
   }
 
-  private contactFor(source: ReceivedSource): string {
+  private contactFor(source: ReceivedSource, sips: boolean): string {
     const host = this.opts.publicAddress ?? source.localAddress;
     const h = isIPv6(host) ? `[${host}]` : host;
     const t = source.transport === 'udp' ? '' : `;transport=${source.transport}`;
-    const scheme = source.transport === 'tls' ? 'sips' : 'sip';
+    const scheme = sips && source.transport === 'tls' ? 'sips' : 'sip';
     return `<${scheme}:kalem@${h}:${source.localPort}${t}>`;
   }
 

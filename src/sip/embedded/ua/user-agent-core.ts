@@ -31,7 +31,12 @@ export interface UserAgentCoreOptions {
   serverName: string;
   retryAfterS: number;
   /** Contact URI for responses to a request that arrived on `source` (where in-dialog requests must come). */
-  contactFor(source: ReceivedSource): string;
+  /**
+   * Contact URI for responses to a request that arrived on `source`. `sips` is true only when
+   * the request's Request-URI was a sips: URI (RFC 3261 §12.1.1); a sip: request over TLS gets
+   * `sip:…;transport=tls`, which every client can route to (some cannot route to sips:).
+   */
+  contactFor(source: ReceivedSource, sips: boolean): string;
   isAccepting(): boolean;
   onCall(call: EmbeddedCall): void;
 }
@@ -145,14 +150,20 @@ export class UserAgentCore implements TransactionUser {
     }
     let call: EmbeddedCall;
     try {
-      call = new EmbeddedCall(callInfoFrom(request, tx.source), request, tx, this.hostFor(tx.source));
+      call = new EmbeddedCall(callInfoFrom(request, tx.source), request, tx, this.hostFor(tx.source, request.uri));
     } catch (err) {
       this.opts.log.debug({ err: (err as Error).message }, 'unusable INVITE');
       return this.reply(tx, 400, [], 'Bad Request');
     }
     this.offered.set(tx, call);
     this.live.add(call);
-    this.opts.onCall(call);
+    try {
+      this.opts.onCall(call);
+    } catch (err) {
+      this.opts.log.error({ err: (err as Error).message, callId: call.info.callId }, 'call handler failed: ending the call');
+      if (call.state === 'offered') call.reject(500);
+      else void call.hangup();
+    }
   }
 
   private reInvite(request: SipRequest, tx: InviteServerTransaction): void {
@@ -162,7 +173,7 @@ export class UserAgentCore implements TransactionUser {
       const answer = call.answerReinvite(offer);
       if (answer === null) return this.reply(tx, 488);
       const ok = makeResponse(request, 200);
-      this.decorate(ok, tx.source);
+      this.decorate(ok, tx.source, request.uri);
       setSdp(ok, answer);
       tx.respond(ok);
       const key = call.dialogKey!;
@@ -186,7 +197,14 @@ export class UserAgentCore implements TransactionUser {
     if (!call) return this.reply(tx, 481);
     const cseq = parseCSeq(request.headers.get('cseq') ?? '');
     if (!call.dialogRef()!.acceptRemoteCSeq(cseq.seq)) return this.reply(tx, 500, [['retry-after', '1']], 'Out of order CSeq');
-    fn(call);
+    try {
+      fn(call);
+    } catch (err) {
+      // A fault in one call's handling ends that call, never the engine.
+      this.opts.log.error({ err: (err as Error).message, method: request.method, callId: call.info.callId }, 'in-dialog request failed: ending the call');
+      if (tx.state === 'trying' || tx.state === 'proceeding') this.reply(tx, 500);
+      void call.hangup();
+    }
   }
 
   private options(request: SipRequest, tx: ServerTransaction): void {
@@ -194,7 +212,7 @@ export class UserAgentCore implements TransactionUser {
       return this.reply(tx, 503, [['retry-after', String(this.opts.retryAfterS)]]);
     }
     const r = makeResponse(request, 200, { toTag: 'o' + Math.random().toString(36).slice(2, 10) });
-    this.decorate(r, tx.source);
+    this.decorate(r, tx.source, request.uri);
     r.headers.append('accept', 'application/sdp');
     tx.respond(r);
   }
@@ -213,7 +231,7 @@ export class UserAgentCore implements TransactionUser {
       ...(reason ? { reason } : {}),
     });
     for (const [n, v] of headers) r.headers.append(n, v);
-    if (status === 405 || status === 501 || status === 200) this.decorate(r, tx.source);
+    if (status === 405 || status === 501 || status === 200) this.decorate(r, tx.source, tx.request.uri);
     try {
       tx.respond(r);
     } catch (err) {
@@ -221,8 +239,9 @@ export class UserAgentCore implements TransactionUser {
     }
   }
 
-  private decorate(r: SipResponse, source: ReceivedSource): void {
-    if (!r.headers.has('contact') && r.status < 300) r.headers.append('contact', this.opts.contactFor(source));
+  private decorate(r: SipResponse, source: ReceivedSource, requestUri: string): void {
+    const sips = requestUri.slice(0, 5).toLowerCase() === 'sips:';
+    if (!r.headers.has('contact') && r.status < 300) r.headers.append('contact', this.opts.contactFor(source, sips));
     r.headers.append('allow', ALLOWED_METHODS.join(', '));
     r.headers.append('server', this.opts.serverName);
   }
@@ -232,11 +251,11 @@ export class UserAgentCore implements TransactionUser {
   }
 
   /** What one call needs from the core, bound to the transport its INVITE came in on. */
-  private hostFor(source: ReceivedSource): CallHost {
+  private hostFor(source: ReceivedSource, requestUri: string): CallHost {
     return {
       clock: this.opts.clock,
       timers: this.timersFor(source),
-      decorate: (r) => this.decorate(r, source),
+      decorate: (r) => this.decorate(r, source, requestUri),
       sendInDialog: (dialog, request) => this.sendInDialog(dialog, request),
       registerDialog: (call) => this.dialogs.set(call.dialogKey!, call),
       forget: (call) => {
