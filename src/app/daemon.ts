@@ -4,6 +4,9 @@ import { AdmissionControl } from '../calls/admission.js';
 import { CallController } from '../calls/call-controller.js';
 import { CallRegistry } from '../calls/call-registry.js';
 import { RtpPortAllocator } from '../media/port-allocator.js';
+import { MediaAnchor } from '../media/rtpengine/media-anchor.js';
+import { openRtpengine, type Rtpengine } from '../media/rtpengine/open-rtpengine.js';
+import type { KalemConfig } from '../config/schema.js';
 import type { SipEngine } from '../sip/sip-engine.js';
 import { ApiServer, type HealthChecks } from '../api/http-server.js';
 import { Metrics } from '../api/metrics.js';
@@ -23,9 +26,13 @@ import { TrustedSources } from '../tenancy/trusted-sources.js';
  * The `kalem serve` process: composition root and lifecycle. It builds every long-lived part,
  * starts them in order, and stops them in reverse:
  *
- *   start: store + key → SIP engine (listeners) → ready
+ *   start: store + key → rtpengine (managed: started and pinged; external: pinged) → SIP engine
+ *          (listeners) → ready
  *   SIGTERM: stop accepting (INVITE and OPTIONS get 503) → wait for calls up to drain_timeout_ms
- *            → BYE the rest → close the engine → close the store → exit 0
+ *            → BYE the rest → close the engine → wait for the calls' rtpengine deletes → stop
+ *            rtpengine → close the store → exit 0
+ *   rtpengine dying (managed): the calls it carried are ended with BYE at once, INVITEs get 503
+ *            until the supervisor has it back (`ready`)
  *   second SIGTERM: skip the wait, still release what can be released
  *   SIGHUP: reload TLS certificates
  */
@@ -37,6 +44,8 @@ export class Daemon {
   private hurry: (() => void) | undefined;
   private log: Logger | undefined;
   private api: ApiServer | undefined;
+  private rtpengineValue: Rtpengine | undefined;
+  private anchor: MediaAnchor | undefined;
 
   constructor(private readonly opts: AppOptions) {}
 
@@ -50,6 +59,16 @@ export class Daemon {
     return this.controller;
   }
 
+  /** The rtpengine in front of our media (undefined with rtpengine.mode = "off"). */
+  get rtpengine(): Rtpengine | undefined {
+    return this.rtpengineValue;
+  }
+
+  /** The call-level rtpengine API (undefined with rtpengine.mode = "off"). */
+  get mediaAnchor(): MediaAnchor | undefined {
+    return this.anchor;
+  }
+
   async start(): Promise<void> {
     const app = await openProvisioning(this.opts);
     this.app = app;
@@ -60,6 +79,9 @@ export class Daemon {
       const registry = new CallRegistry();
       const metrics = new Metrics({ clock: app.clock });
       const trusted = new TrustedSources(app.store.trunks, app.clock);
+      const rtpengine = await this.openRtpengine(config, log);
+      const anchor = rtpengine && new MediaAnchor(rtpengine.client, { interfaces: rtpengine.interfaces });
+      this.anchor = anchor;
       const engine = buildSipEngine(config, app.clock, app.logger.child({ component: 'sip' }), (a) => trusted.has(a));
       engine.on('warning', (message) => log.warn({ message }, 'sip warning'));
       const admission = new AdmissionControl(
@@ -69,8 +91,12 @@ export class Daemon {
         (accountId, trunkId) => app.provisioning.openTrunkPassword(accountId, trunkId),
         (b) => app.keyring.wipe(b),
         { maxCalls: config.daemon.max_calls, retryAfterS: config.sip.retry_after_s, realm: config.sip.auth_realm },
+        // A managed rtpengine being restarted cannot take calls; an external one is found
+        // unreachable by the offer itself (also a 503).
+        () => rtpengine?.supervisor === undefined || rtpengine.supervisor.state === 'ready',
       );
-      const rtp = new RtpPortAllocator(config.media.address, config.media.port_min, config.media.port_max);
+      // Behind rtpengine our sockets face only its internal interface: loopback.
+      const rtp = new RtpPortAllocator(anchor ? '127.0.0.1' : config.media.address, config.media.port_min, config.media.port_max);
       const sdpAddressOverride = config.media.public_address ?? config.sip.public_address;
       this.controller = new CallController(
         engine,
@@ -84,11 +110,24 @@ export class Daemon {
           rtp,
           echoRingMs: config.calls.echo_ring_ms,
           metrics,
+          ...(anchor ? { anchor: { port: anchor, rtp } } : {}),
+          retryAfterS: config.sip.retry_after_s,
           sdpAddress: (call) => sdpAddressOverride ?? (isIP(config.media.address) && config.media.address !== '0.0.0.0' ? config.media.address : call.info.localAddress),
         },
         app.logger.child({ component: 'calls' }),
       );
       this.engine = engine;
+      if (rtpengine?.supervisor && anchor) {
+        const controller = this.controller;
+        rtpengine.supervisor.on('exited', (info) => {
+          // Its calls have no media any more, and the rtpengine that comes back does not know them.
+          const lost = anchor.forgetAll();
+          const ended = controller.mediaLost(lost);
+          log.error({ pid: info.pid, code: info.code, signal: info.signal, calls: ended }, 'rtpengine died: ending its calls; new calls get 503 until it is back');
+        });
+        rtpengine.supervisor.on('ready', (info) => log.info({ pid: info.pid, restarts: info.restarts }, 'rtpengine ready: taking calls'));
+        rtpengine.supervisor.on('failed', (err) => log.error({ err: err.message }, 'rtpengine restart budget spent: calls get 503 until kalem is restarted'));
+      }
       await engine.start();
       if (config.api.port !== -1) {
         this.api = new ApiServer({
@@ -113,14 +152,64 @@ export class Daemon {
       );
     } catch (err) {
       await this.engine?.stop().catch(() => undefined);
+      await this.rtpengineValue?.close().catch(() => undefined);
       app.close();
       throw err;
     }
   }
 
+  /**
+   * managed: starts rtpengine and resolves once it answers ping (a start failure fails the
+   * daemon's start). external: pings it once and only warns when it does not answer, since it
+   * may come up later; until then INVITEs get 503.
+   */
+  private async openRtpengine(config: KalemConfig, log: Logger): Promise<Rtpengine | undefined> {
+    const r = config.rtpengine;
+    if (r.mode === 'off') return undefined;
+    const logger = this.app!.logger.child({ component: 'rtpengine' });
+    if (r.mode === 'external') {
+      if (r.ng_address === null) throw new TypeError('rtpengine.mode = "external" needs rtpengine.ng_address');
+      if ((r.carrier_interface === null) !== (r.internal_interface === null)) {
+        throw new TypeError('rtpengine.carrier_interface and rtpengine.internal_interface are set together or not at all');
+      }
+      const rtpengine = await openRtpengine({
+        mode: 'external',
+        ngAddress: r.ng_address,
+        commandTimeoutMs: r.command_timeout_ms,
+        logger,
+        ...(r.carrier_interface !== null && r.internal_interface !== null ? { interfaces: { carrier: r.carrier_interface, internal: r.internal_interface } } : {}),
+      });
+      this.rtpengineValue = rtpengine;
+      try {
+        await rtpengine.client.ping({ timeoutMs: Math.min(1000, r.command_timeout_ms) });
+        log.info({ ngAddress: r.ng_address }, 'rtpengine (external) answers');
+      } catch (err) {
+        log.warn({ ngAddress: r.ng_address, err: (err as Error).message }, 'rtpengine (external) does not answer: INVITEs get 503 until it does');
+      }
+      return rtpengine;
+    }
+    const listen = config.sip.listen_address;
+    const interfaceAddress = r.interface_address ?? (isIP(listen) && listen !== '0.0.0.0' && listen !== '::' ? listen : '127.0.0.1');
+    if (r.interface_address === null && interfaceAddress === '127.0.0.1' && listen !== '127.0.0.1') {
+      log.warn('rtpengine.interface_address is not set: media is anchored on 127.0.0.1, which carriers cannot reach');
+    }
+    const rtpengine = await openRtpengine({
+      mode: 'managed',
+      ...(r.ng_address === null ? {} : { ngAddress: r.ng_address }),
+      interfaceAddress,
+      portMin: r.port_min,
+      portMax: r.port_max,
+      binary: r.binary,
+      commandTimeoutMs: r.command_timeout_ms,
+      logger,
+    });
+    this.rtpengineValue = rtpengine;
+    return rtpengine;
+  }
+
   /** What /healthz reports: SIP listeners, the database, rtpengine when configured, and draining. */
   private healthChecks(app: ProvisioningApp, engine: SipEngine): HealthChecks {
-    const ng = app.config.rtpengine.ng_address;
+    const ng = this.rtpengineValue?.ngAddress ?? (app.config.rtpengine.mode === 'off' ? app.config.rtpengine.ng_address : null);
     return {
       sip: async () => {
         const l = engine.listening();
@@ -198,6 +287,9 @@ export class Daemon {
         if (left > 0) log.warn({ calls: left }, 'drain time over: ending the remaining calls');
       }
       await this.engine?.stop();
+      // Every call is over: let their rtpengine deletes finish, then stop (or let go of) rtpengine.
+      await this.controller?.mediaReleased();
+      await this.rtpengineValue?.close();
       // Last, so metrics can be scraped during the drain.
       await this.api?.close();
       app.close();

@@ -43,7 +43,7 @@ export type Admission =
  *  3. the dialled number → account and agent; unknown → 404. A number of another account than
  *     the trunk's is also 404: one tenant's trunk learns nothing about another tenant's numbers;
  *  4. a disabled account → 403;
- *  5. limits: daemon full → 503; account or trunk at its concurrent-call limit → 486 Busy Here
+ *  5. limits: daemon full, or rtpengine known to be down → 503; account or trunk at its concurrent-call limit → 486 Busy Here
  *     (a commercial limit: carriers must not fail over to another node to get round it). Both
  *     with Retry-After.
  */
@@ -57,6 +57,8 @@ export class AdmissionControl {
     private readonly openTrunkPassword: (accountId: string, trunkId: string) => Uint8Array | undefined,
     private readonly wipe: (b: Uint8Array) => void,
     private readonly limits: AdmissionLimits,
+    /** False while the media plane cannot take calls (a managed rtpengine restarting): 503. */
+    private readonly mediaAvailable: () => boolean = () => true,
   ) {}
 
   decide(info: IncomingCallInfo, accepting: boolean): Admission {
@@ -79,6 +81,7 @@ export class AdmissionControl {
     if (account.status !== 'active') return reject(403, 'Forbidden', `account ${account.id} is disabled`);
 
     if (this.registry.size >= this.limits.maxCalls) return reject(503, 'Service Unavailable', 'daemon at max_calls', retry);
+    if (!this.mediaAvailable()) return reject(503, 'Service Unavailable', 'rtpengine unavailable', retry);
     if (account.maxConcurrentCalls !== null && this.registry.accountCalls(account.id) >= account.maxConcurrentCalls) {
       return reject(486, 'Busy Here', `account ${account.id} at its call limit`, retry);
     }

@@ -11,15 +11,48 @@ import { CallSession, type CallSessionDeps } from './call-session.js';
  */
 export class CallController {
   private accepting = true;
+  /** Sessions by SIP Call-ID, to end the ones whose media rtpengine lost. */
+  private readonly sessions = new Map<string, CallSession>();
+  /** Media releases (rtpengine deletes) still running. */
+  private readonly releases = new Set<Promise<void>>();
 
   constructor(
     private readonly engine: SipEngine,
     private readonly admission: AdmissionControl,
     private readonly registry: CallRegistry,
-    private readonly sessionDeps: CallSessionDeps,
+    private sessionDeps: CallSessionDeps,
     private readonly log: Logger,
   ) {
     engine.on('call', (call) => this.onCall(call));
+    const track = sessionDeps.trackRelease;
+    this.sessionDeps = {
+      ...sessionDeps,
+      trackRelease: (p) => {
+        track?.(p);
+        this.releases.add(p);
+        void p.finally(() => this.releases.delete(p));
+      },
+    };
+  }
+
+  /**
+   * rtpengine died and forgot these calls (SIP Call-IDs): each is ended (BYE, or 503 while being
+   * set up) and its resources are freed; nothing is deleted in an rtpengine that no longer has it.
+   */
+  mediaLost(sipCallIds: readonly string[]): number {
+    let ended = 0;
+    for (const id of sipCallIds) {
+      const session = this.sessions.get(id);
+      if (!session) continue;
+      session.mediaLost();
+      ended++;
+    }
+    return ended;
+  }
+
+  /** Resolves once every media release started so far (rtpengine `delete`) has settled. */
+  async mediaReleased(): Promise<void> {
+    while (this.releases.size > 0) await Promise.allSettled([...this.releases]);
   }
 
   get activeCalls(): number {
@@ -67,6 +100,12 @@ export class CallController {
       }
       return;
     }
-    new CallSession(call, decision, this.sessionDeps).start();
+    const session = new CallSession(call, decision, this.sessionDeps);
+    const sipCallId = call.info.callId;
+    this.sessions.set(sipCallId, session);
+    call.on('ended', () => {
+      if (this.sessions.get(sipCallId) === session) this.sessions.delete(sipCallId);
+    });
+    session.start();
   }
 }

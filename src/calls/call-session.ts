@@ -7,7 +7,9 @@ import type { CallEndReason, IncomingCall } from '../sip/sip-engine.js';
 import type { CallRepository } from '../tenancy/ports.js';
 import type { Admission } from './admission.js';
 import type { CallRegistry } from './call-registry.js';
+import { AnchoredEchoMedia } from './anchored-echo-media.js';
 import { EchoMedia } from './echo-media.js';
+import type { MediaAnchorPort } from './media-anchor-port.js';
 
 export interface CallSessionDeps {
   clock: Clock;
@@ -18,6 +20,15 @@ export interface CallSessionDeps {
   /** Echo agents ring this long before answering. */
   echoRingMs: number;
   metrics: Metrics;
+  /**
+   * rtpengine in front of our endpoint (rtpengine.mode managed/external). `rtp` then hands out
+   * sockets on 127.0.0.1 for the internal leg. Absent (mode off): the echo faces the carrier.
+   */
+  anchor?: { port: MediaAnchorPort; rtp: RtpPortAllocator };
+  /** Retry-After (s) sent with a 503 when rtpengine is unavailable. */
+  retryAfterS?: number;
+  /** Told about every media release still running (the daemon awaits them before closing rtpengine). */
+  trackRelease?(release: Promise<void>): void;
   /** Address to put in our SDP for a call (public address, or the one the INVITE arrived on). */
   sdpAddress(call: IncomingCall): string;
   onEnded?(outcome: { answered: boolean; reason: CallEndReason; durationMs: number }): void;
@@ -32,7 +43,7 @@ type Accepted = Extract<Admission, { kind: 'accept' }>;
  */
 export class CallSession {
   readonly id = newId('call');
-  private media: EchoMedia | undefined;
+  private media: EchoMedia | AnchoredEchoMedia | undefined;
   private maxTimer: TimerHandle | undefined;
   private answeredAt: number | null = null;
   private readonly startedAt: number;
@@ -85,23 +96,16 @@ export class CallSession {
     }
     const offer = this.call.info.sdp;
     if (offer === null) return this.endWith(488, 'SDP offer required');
+    // Media first, so an rtpengine that cannot take the call is a 503 before any ringing, and a
+    // caller hanging up while it rings exercises the same release path as every other end.
+    const sdp = this.deps.anchor ? await this.setupAnchored(this.deps.anchor, offer) : await this.setupDirect(offer);
+    if (sdp === null || this.ended) return;
     if (this.deps.echoRingMs > 0) {
       this.call.progress(180);
       await new Promise<void>((resolve) => this.deps.clock.setTimer(this.deps.echoRingMs, resolve));
       if (this.ended) return;
     }
-    const media = await EchoMedia.open(this.deps.rtp, this.deps.sdpAddress(this.call));
-    if (this.ended) return media.close();
-    this.media = media;
-    const answer = media.answer(offer);
-    if (!answer.ok) return this.endWith(488, 'Not Acceptable Here', answer.reason);
-    this.call.setReinviteHandler((reoffer) => {
-      if (reoffer === null) return null;
-      const r = media.answer(reoffer);
-      if (!r.ok) this.log.info({ why: r.reason }, 're-INVITE refused');
-      return r.ok ? r.sdp : null;
-    });
-    await this.call.answer(answer.sdp);
+    await this.call.answer(sdp);
     this.answeredAt = this.deps.clock.now();
     this.tracker.answered();
     this.maxTimer = this.deps.clock.setTimer(agent.maxCallSeconds * 1000, () => {
@@ -109,16 +113,89 @@ export class CallSession {
       this.hangupBy = 'gateway';
       void this.call.hangup();
     });
-    this.log.info({ codec: media.stats.codec }, 'call answered');
+    this.log.info({ codec: this.media?.stats.codec, anchored: this.deps.anchor !== undefined }, 'call answered');
+  }
+
+  /** The echo endpoint answers the carrier directly (rtpengine.mode = "off"). */
+  private async setupDirect(offer: string): Promise<string | null> {
+    const media = await EchoMedia.open(this.deps.rtp, this.deps.sdpAddress(this.call));
+    if (this.ended) {
+      media.close();
+      return null;
+    }
+    this.media = media;
+    const answer = media.answer(offer);
+    if (!answer.ok) {
+      this.endWith(488, 'Not Acceptable Here', answer.reason);
+      return null;
+    }
+    this.call.setReinviteHandler((reoffer) => {
+      if (reoffer === null) return null;
+      const r = media.answer(reoffer);
+      if (!r.ok) this.log.info({ why: r.reason }, 're-INVITE refused');
+      return r.ok ? r.sdp : null;
+    });
+    return answer.sdp;
+  }
+
+  /** carrier offer → rtpengine → our endpoint on 127.0.0.1 → rtpengine → the carrier's answer. */
+  private async setupAnchored(anchor: NonNullable<CallSessionDeps['anchor']>, offer: string): Promise<string | null> {
+    const info = this.call.info;
+    const media = await AnchoredEchoMedia.open(
+      anchor.rtp,
+      anchor.port,
+      {
+        callId: info.callId,
+        fromTag: headerTag(info.header('from')) ?? 'kalem-no-from-tag',
+        // rtpengine only needs a tag that stays the same for the life of the call.
+        toTag: this.id,
+        carrierSource: info.source.address,
+      },
+      this.log,
+    );
+    this.media = media;
+    if (this.ended) {
+      this.releaseMedia();
+      return null;
+    }
+    const answer = await media.answer(offer);
+    if (!answer.ok) {
+      const headers = answer.retryable ? { 'Retry-After': String(this.deps.retryAfterS ?? 30) } : undefined;
+      this.endWith(answer.status, answer.reason, answer.why, headers);
+      return null;
+    }
+    this.call.setReinviteHandler((reoffer) => {
+      const sdp = media.reinvite(reoffer);
+      if (sdp === null) this.log.info('re-INVITE refused');
+      return sdp;
+    });
+    return answer.sdp;
+  }
+
+  /** The SIP Call-ID this session serves. */
+  get sipCallId(): string {
+    return this.call.info.callId;
+  }
+
+  /**
+   * rtpengine died and forgot this call: there is no media any more. End it (BYE, or 503 while
+   * it is still being set up) without a `delete` for a call rtpengine no longer has.
+   */
+  mediaLost(): void {
+    if (this.ended) return;
+    if (this.media instanceof AnchoredEchoMedia) this.media.mediaLost();
+    this.log.warn('rtpengine lost the media of this call: ending it');
+    this.hangupBy = 'gateway';
+    this.endWith(503, 'Service Unavailable', 'rtpengine died', { 'Retry-After': String(this.deps.retryAfterS ?? 30) });
   }
 
   /** Gives up on a call not yet answered with a final status (or ends it if it was). */
-  private endWith(status: number, reason?: string, why?: string): void {
+  private endWith(status: number, reason?: string, why?: string, headers?: Record<string, string>): void {
     if (this.ended) return;
-    if (why) this.log.info({ status, why }, 'call refused after admission');
+    if (why) this.log.info({ status, why }, this.answeredAt === null ? 'call refused after admission' : 'ending call');
     if (this.answeredAt === null) this.tracker.rejected(status);
     try {
-      if (this.answeredAt === null) this.call.reject(status, reason ? { reason } : {});
+      if (this.answeredAt === null) this.call.reject(status, { ...(reason ? { reason } : {}), ...(headers ? { headers } : {}) });
       else void this.call.hangup();
     } catch {
       // already ended on the SIP side; finish() runs from the ended event
@@ -130,7 +207,7 @@ export class CallSession {
     this.ended = true;
     this.maxTimer?.cancel();
     const stats = this.media?.stats;
-    this.media?.close();
+    this.releaseMedia();
     this.deps.registry.remove(this.id);
     if (stats) this.deps.metrics.rtpPackets({ received: stats.received, sent: stats.sent, lost: 0 });
     this.tracker.ended(
@@ -152,4 +229,22 @@ export class CallSession {
     this.log.info({ reason, hangupBy: this.hangupBy, durationMs: now - this.startedAt, media: stats }, 'call ended');
     this.deps.onEnded?.({ answered: this.answeredAt !== null, reason, durationMs: now - this.startedAt });
   }
+
+  /** Closes our endpoint and, behind rtpengine, deletes the call there (once; see AnchoredEchoMedia). */
+  private releaseMedia(): void {
+    const media = this.media;
+    if (!media) return;
+    if (media instanceof EchoMedia) {
+      media.close();
+      return;
+    }
+    this.deps.trackRelease?.(media.release());
+  }
+}
+
+/** The `tag` parameter of a From/To header value, if any. */
+export function headerTag(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const afterUri = value.includes('>') ? value.slice(value.lastIndexOf('>') + 1) : value;
+  return /;\s*tag\s*=\s*([^;,\s]+)/i.exec(afterUri)?.[1];
 }

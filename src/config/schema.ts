@@ -95,8 +95,28 @@ export const CONFIG_SCHEMA = {
     port: int(9090, 'Port of the health/metrics listener (-1 = disabled, 0 = any free port).', { min: -1, max: 65535 }),
   },
   rtpengine: {
-    $doc: 'rtpengine media anchoring (issue 4). Only used by `kalem doctor` and /healthz for now.',
-    ng_address: optStr('host:port of rtpengine\'s ng control socket, e.g. "127.0.0.1:2223".'),
+    $doc:
+      'rtpengine anchors the carrier leg (RTP or SRTP, ICE removed, NAT latching) and hands plain RTP on loopback to the ' +
+      "daemon's own endpoint ([media]). managed: the daemon runs Debian's rtpengine binary itself and restarts it if it dies; " +
+      'external: a running rtpengine (rtpengine-daemon with config/rtpengine.conf); off: no rtpengine, the echo agent faces the carrier directly.',
+    mode: oneOf(['managed', 'external', 'off'] as const, 'managed', 'How media is anchored.'),
+    ng_address: optStr(
+      'host:port of rtpengine\'s ng control socket, e.g. "127.0.0.1:2223". Required for external; for managed, the listener to give it (default: a free loopback port).',
+    ),
+    interface_address: optStr(
+      'managed: carrier-facing media address, "IP" or "local!advertised" behind 1:1 NAT. Default: sip.listen_address when it is a specific address, else 127.0.0.1.',
+    ),
+    port_min: int(30_000, "managed: lowest port of rtpengine's media range (both legs).", { min: 1024, max: 65535 }),
+    port_max: int(39_999, "managed: highest port of rtpengine's media range.", { min: 1024, max: 65535 }),
+    binary: str('/usr/bin/rtpengine', 'managed: the rtpengine executable (Debian package rtpengine-daemon).'),
+    command_timeout_ms: int(3000, 'Deadline of one ng command (offer, answer, delete); a timeout turns an INVITE into 503.', {
+      min: 100,
+      max: 60_000,
+    }),
+    carrier_interface: optStr(
+      'external: name of the carrier-facing logical interface of that rtpengine (interface = carrier/IP;internal/127.0.0.1). Unset: it has one unnamed interface.',
+    ),
+    internal_interface: optStr('external: name of its logical interface on 127.0.0.1 (set together with carrier_interface).'),
   },
 } as const;
 

@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
  * The diagnostic echo agent's media: every RTP packet the caller sends comes straight back, the
  * equivalent of Asterisk's Echo() that operators use to test a trunk. The reply goes to the
  * address the packets actually come from (symmetric RTP, so callers behind NAT hear it), with our
- * own SSRC. On hold (a=sendonly/inactive from the caller) nothing is sent.
+ * own SSRC. On hold (a=sendonly/inactive from the caller) nothing is sent. Behind rtpengine the
+ * socket is on 127.0.0.1 and "the caller" is rtpengine's internal leg.
  */
 export class EchoEndpoint {
   private readonly ssrc = randomBytes(4).readUInt32BE(0);
@@ -42,6 +43,9 @@ export class EchoEndpoint {
 
   private onPacket(packet: Buffer, rinfo: { address: string; port: number }): void {
     if (this.closed || packet.length < 12 || packet[0]! >> 6 !== 2) return;
+    // RTCP multiplexed on this port (RFC 5761 §4: second byte 192–223) is not media: echoing it
+    // back with our SSRC written over its NTP timestamp would only confuse the far end.
+    if (packet[1]! >= 192 && packet[1]! <= 223) return;
     this.stats.received++;
     this.latched ??= { address: rinfo.address, port: rinfo.port };
     if (!this.sending) return;

@@ -49,6 +49,9 @@ export interface EmbeddedEngineOptions {
   gate?: RequestGate;
 }
 
+/** How long stop() waits for answers to its BYEs before closing the transports. */
+const STOP_GRACE_MS = 2000;
+
 const AUTH_VALUE = /^((?:proxy-)?authorization:\s*\S+)\s.*$/gim;
 
 export class EmbeddedSipEngine extends TypedEmitter<SipEngineEvents> implements SipEngine {
@@ -147,7 +150,7 @@ export class EmbeddedSipEngine extends TypedEmitter<SipEngineEvents> implements 
     this.stopping ??= (async () => {
       this.accepting = false;
       const calls = this.core?.calls() ?? [];
-      await Promise.all(
+      const byes = Promise.all(
         calls.map(async (c) => {
           try {
             if (c.state === 'offered') c.reject(503, { headers: { 'Retry-After': String(this.opts.retryAfterS) } });
@@ -157,6 +160,9 @@ export class EmbeddedSipEngine extends TypedEmitter<SipEngineEvents> implements 
           }
         }),
       );
+      // BYEs are sent at once; waiting for every answer (up to 64*T1 each) would hold a shutdown
+      // hostage to an unreachable caller. A short grace period lets the usual 200s arrive.
+      await Promise.race([byes, new Promise<void>((resolve) => this.opts.clock.setTimer(STOP_GRACE_MS, resolve))]);
       for (const c of calls) c.abort('engine-stopped');
       this.txLayer?.close();
       await this.transportLayer?.close();

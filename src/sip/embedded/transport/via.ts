@@ -78,9 +78,11 @@ export function stampViaValue(value: string, address: string, port: number): str
     }
   }
   const needReceived = hasRport || host !== address.toLowerCase();
-  if (!needReceived) return value;
   let out = head;
   for (const p of kept) out += ';' + p;
+  // A client-supplied received= is always dropped: left in place it would steer our responses
+  // to any address the client names (a reflection attack needing no spoofing).
+  if (!needReceived) return out + rest;
   out += ';received=' + address;
   if (hasRport) out += ';rport=' + port;
   return out + rest;

@@ -16,7 +16,7 @@ export function callInfoFrom(invite: SipRequest, source: ReceivedSource): Incomi
   return {
     callId: h.get('call-id') ?? '',
     requestUri: invite.uri,
-    calledUser: userOf(ruri) ?? userOf(to.parsedUri),
+    calledUser: userOf(ruri) || userOf(to.parsedUri) || null,
     fromUri: from.uri,
     fromUser: userOf(from.parsedUri),
     fromDisplayName: from.displayName ?? null,

@@ -18,7 +18,7 @@ import type {
   ReferProgress,
   RejectOptions,
 } from '../../sip-engine.js';
-import { parseNameAddr } from '../message/index.js';
+import { parseNameAddr, tagOf } from '../message/index.js';
 import type { SipRequest, SipResponse } from '../message/types.js';
 import { makeResponse } from '../transaction/make-response.js';
 import type { InviteServerTransaction } from '../transaction/invite-server-transaction.js';
@@ -37,6 +37,8 @@ export interface CallHost {
   /** Sends an in-dialog request in a client transaction; resolves with the final status (or 408/503-ish codes for timeout/transport errors). */
   sendInDialog(dialog: Dialog, request: SipRequest): Promise<{ status: number; reason: string }>;
   registerDialog(call: EmbeddedCall): void;
+  /** A tagged 1xx went out: in-dialog requests (a caller's BYE) can now match the early dialog. */
+  registerEarly(call: EmbeddedCall): void;
   forget(call: EmbeddedCall): void;
 }
 
@@ -48,6 +50,8 @@ export class EmbeddedCall extends TypedEmitter<IncomingCallEvents> implements In
   private lastLocalSdp: string | null = null;
   private reinviteHandler: ((offer: string | null) => string | null) | undefined;
   private pendingRefer: { resolve: (p: ReferProgress) => void } | undefined;
+  /** hangup() before the ACK: §15 forbids a BYE until the 2xx is acknowledged (or given up). */
+  private byeAfterAck: { resolve: () => void; promise: Promise<void> } | undefined;
 
   constructor(
     readonly info: IncomingCallInfo,
@@ -66,12 +70,18 @@ export class EmbeddedCall extends TypedEmitter<IncomingCallEvents> implements In
     return this.dialog?.key;
   }
 
+  /** The key in-dialog requests carry before the dialog is confirmed (our tag, the caller's tag). */
+  get earlyKey(): string {
+    return Dialog.keyOf(this.info.callId, this.localTag, tagOf(parseNameAddr(this.invite.headers.get('from') ?? '')) ?? '');
+  }
+
   progress(status: 180 | 183, sdp?: string): void {
     this.requireState('offered', 'progress');
     const r = makeResponse(this.invite, status, { toTag: this.localTag });
     this.host.decorate(r);
     if (sdp !== undefined) setSdp(r, sdp);
     this.tx.respond(r);
+    this.host.registerEarly(this);
   }
 
   async answer(sdp: string): Promise<void> {
@@ -89,7 +99,7 @@ export class EmbeddedCall extends TypedEmitter<IncomingCallEvents> implements In
       timers: this.host.timers,
       retransmit: () => this.tx.resend2xx(),
       // §13.3.1.4: no ACK — confirm and end the session at once with BYE.
-      onNoAck: () => void this.sendBye('no-ack'),
+      onNoAck: () => void this.sendBye('no-ack').then(() => this.byeAfterAck?.resolve()),
     });
     this.retransmitter.start();
   }
@@ -112,6 +122,15 @@ export class EmbeddedCall extends TypedEmitter<IncomingCallEvents> implements In
       // Not answered yet: the gateway gives up on the call (480), there is no dialog to BYE.
       this.reject(480, { reason: 'Temporarily Unavailable' });
       return;
+    }
+    if (this._state === 'answered') {
+      // The BYE goes out as soon as the ACK arrives, or when we give up waiting for it (64*T1).
+      if (!this.byeAfterAck) {
+        let resolve!: () => void;
+        const promise = new Promise<void>((r) => (resolve = r));
+        this.byeAfterAck = { resolve, promise };
+      }
+      return this.byeAfterAck.promise;
     }
     await this.sendBye('local-bye');
   }
@@ -145,6 +164,11 @@ export class EmbeddedCall extends TypedEmitter<IncomingCallEvents> implements In
     if (this._state !== 'answered') return;
     this.retransmitter?.ackReceived();
     this._state = 'confirmed';
+    if (this.byeAfterAck) {
+      const waiting = this.byeAfterAck;
+      void this.sendBye('local-bye').then(() => waiting.resolve());
+      return;
+    }
     this.emit('confirmed');
   }
 
@@ -157,9 +181,13 @@ export class EmbeddedCall extends TypedEmitter<IncomingCallEvents> implements In
     this.end('cancelled');
   }
 
-  /** A BYE from the caller (answered 200 by the core). */
+  /**
+   * A BYE from the caller (answered 200 by the core). In the early dialog (before our 2xx) the
+   * INVITE is answered 487 (§15.1.2).
+   */
   onRemoteBye(): void {
     if (this._state === 'ended') return;
+    if (this._state === 'offered') this.tx.respond(makeResponse(this.invite, 487, { toTag: this.localTag }));
     this.retransmitter?.stop();
     this.end('remote-bye');
   }
@@ -208,6 +236,7 @@ export class EmbeddedCall extends TypedEmitter<IncomingCallEvents> implements In
   private end(reason: CallEndReason): void {
     if (this._state === 'ended') return;
     this._state = 'ended';
+    this.byeAfterAck?.resolve();
     this.pendingRefer?.resolve({ status: 487, reason: 'call ended' });
     this.pendingRefer = undefined;
     this.host.forget(this);

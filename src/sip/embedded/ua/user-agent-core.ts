@@ -47,8 +47,12 @@ export class UserAgentCore implements TransactionUser {
   /** Calls not yet answered, by their INVITE transaction (for CANCEL). */
   private readonly offered = new WeakMap<InviteServerTransaction, EmbeddedCall>();
   private readonly live = new Set<EmbeddedCall>();
-  /** 2xx retransmission for re-INVITEs, by dialog key, until their ACK. */
-  private readonly reinvite2xx = new Map<string, Uas2xxRetransmitter>();
+  /** 2xx retransmission for re-INVITEs, by dialog key, until the ACK with their CSeq. */
+  private readonly reinvite2xx = new Map<string, { seq: number; retransmitter: Uas2xxRetransmitter }>();
+  /** Early dialogs (a tagged 1xx went out, no 2xx yet), by dialog key. */
+  private readonly early = new Map<string, EmbeddedCall>();
+  /** INVITEs being handled, by Call-ID + From tag + CSeq, to spot merged requests (§8.2.2.2). */
+  private readonly pendingInvites = new Map<string, EmbeddedCall>();
 
   constructor(private readonly opts: UserAgentCoreOptions) {}
 
@@ -96,6 +100,8 @@ export class UserAgentCore implements TransactionUser {
           }
         });
       case 'OPTIONS':
+        // With a To tag it probes a dialog (§12.2.2): 200 while it lives, even when draining.
+        if (toTag !== undefined) return this.inDialog(request, tx, () => this.options(request, tx, true));
         return this.options(request, tx);
       default:
         return this.reply(tx, KNOWN_METHODS.has(method) ? 405 : 501);
@@ -104,12 +110,14 @@ export class UserAgentCore implements TransactionUser {
 
   onAck(ack: SipRequest, _source: ReceivedSource): void {
     const call = this.dialogOf(ack);
-    if (!call) return;
-    const key = call.dialogKey!;
+    if (!call || call.dialogKey === undefined) return;
+    const key = call.dialogKey;
+    const seq = parseCSeq(ack.headers.get('cseq') ?? '').seq;
     const re = this.reinvite2xx.get(key);
-    if (re) {
-      re.ackReceived();
+    if (re && re.seq === seq) {
+      re.retransmitter.ackReceived();
       this.reinvite2xx.delete(key);
+      return;
     }
     call.onAck();
   }
@@ -144,6 +152,13 @@ export class UserAgentCore implements TransactionUser {
   // ── internals ──────────────────────────────────────────────────────────────
 
   private newInvite(request: SipRequest, tx: InviteServerTransaction): void {
+    const accept = request.headers.getAll('accept').join(',');
+    if (accept.trim() !== '' && !/(^|,)\s*(application\/sdp|application\/\*|\*\/\*)\s*(;|,|$)/i.test(accept)) {
+      return this.reply(tx, 406, [['accept', 'application/sdp']]);
+    }
+    const fromTag = tagOf(parseNameAddr(request.headers.get('from') ?? '')) ?? '';
+    const mergeKey = `${request.headers.get('call-id') ?? ''}\u0000${fromTag}\u0000${parseCSeq(request.headers.get('cseq') ?? '').seq}`;
+    if (this.pendingInvites.has(mergeKey)) return this.reply(tx, 482, [], 'Loop Detected');
     const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (request.body.length > 0 && type !== 'application/sdp') {
       return this.reply(tx, 415, [['accept', 'application/sdp']]);
@@ -157,6 +172,8 @@ export class UserAgentCore implements TransactionUser {
     }
     this.offered.set(tx, call);
     this.live.add(call);
+    this.pendingInvites.set(mergeKey, call);
+    call.once('ended', () => this.pendingInvites.delete(mergeKey));
     try {
       this.opts.onCall(call);
     } catch (err) {
@@ -168,6 +185,8 @@ export class UserAgentCore implements TransactionUser {
 
   private reInvite(request: SipRequest, tx: InviteServerTransaction): void {
     this.inDialog(request, tx, (call) => {
+      // A re-INVITE before our 2xx (early dialog): the first INVITE is still pending (§14.2).
+      if (call.dialogKey === undefined) return this.reply(tx, 491);
       const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       const offer = request.body.length > 0 && type === 'application/sdp' ? request.body.toString('utf8') : null;
       const answer = call.answerReinvite(offer);
@@ -177,7 +196,7 @@ export class UserAgentCore implements TransactionUser {
       setSdp(ok, answer);
       tx.respond(ok);
       const key = call.dialogKey!;
-      this.reinvite2xx.get(key)?.stop();
+      this.reinvite2xx.get(key)?.retransmitter.stop();
       const r = new Uas2xxRetransmitter({
         clock: this.opts.clock,
         timers: this.timersFor(tx.source),
@@ -187,7 +206,7 @@ export class UserAgentCore implements TransactionUser {
           void call.hangup();
         },
       });
-      this.reinvite2xx.set(key, r);
+      this.reinvite2xx.set(key, { seq: parseCSeq(request.headers.get('cseq') ?? '').seq, retransmitter: r });
       r.start();
     });
   }
@@ -196,7 +215,8 @@ export class UserAgentCore implements TransactionUser {
     const call = this.dialogOf(request);
     if (!call) return this.reply(tx, 481);
     const cseq = parseCSeq(request.headers.get('cseq') ?? '');
-    if (!call.dialogRef()!.acceptRemoteCSeq(cseq.seq)) return this.reply(tx, 500, [['retry-after', '1']], 'Out of order CSeq');
+    const dialog = call.dialogRef();
+    if (dialog && !dialog.acceptRemoteCSeq(cseq.seq)) return this.reply(tx, 500, [['retry-after', '1']], 'Out of order CSeq');
     try {
       fn(call);
     } catch (err) {
@@ -207,8 +227,8 @@ export class UserAgentCore implements TransactionUser {
     }
   }
 
-  private options(request: SipRequest, tx: ServerTransaction): void {
-    if (!this.opts.isAccepting()) {
+  private options(request: SipRequest, tx: ServerTransaction, inDialog = false): void {
+    if (!inDialog && !this.opts.isAccepting()) {
       return this.reply(tx, 503, [['retry-after', String(this.opts.retryAfterS)]]);
     }
     const r = makeResponse(request, 200, { toTag: 'o' + Math.random().toString(36).slice(2, 10) });
@@ -222,7 +242,8 @@ export class UserAgentCore implements TransactionUser {
     const localTag = tagOf(parseNameAddr(request.headers.get('to') ?? ''));
     const remoteTag = tagOf(parseNameAddr(request.headers.get('from') ?? '')) ?? '';
     if (localTag === undefined) return undefined;
-    return this.dialogs.get(Dialog.keyOf(callId, localTag, remoteTag));
+    const key = Dialog.keyOf(callId, localTag, remoteTag);
+    return this.dialogs.get(key) ?? this.early.get(key);
   }
 
   private reply(tx: ServerTransaction, status: number, headers: Array<[string, string]> = [], reason?: string): void {
@@ -257,13 +278,18 @@ export class UserAgentCore implements TransactionUser {
       timers: this.timersFor(source),
       decorate: (r) => this.decorate(r, source, requestUri),
       sendInDialog: (dialog, request) => this.sendInDialog(dialog, request),
-      registerDialog: (call) => this.dialogs.set(call.dialogKey!, call),
+      registerDialog: (call) => {
+        this.early.delete(call.earlyKey);
+        this.dialogs.set(call.dialogKey!, call);
+      },
+      registerEarly: (call) => this.early.set(call.earlyKey, call),
       forget: (call) => {
         this.live.delete(call);
+        this.early.delete(call.earlyKey);
         const key = call.dialogKey;
         if (key !== undefined) {
           this.dialogs.delete(key);
-          this.reinvite2xx.get(key)?.stop();
+          this.reinvite2xx.get(key)?.retransmitter.stop();
           this.reinvite2xx.delete(key);
         }
       },

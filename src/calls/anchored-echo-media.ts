@@ -1,0 +1,239 @@
+import type { Logger } from '../core/logger.js';
+import {
+  LocalSdpSession,
+  effectiveConnection,
+  effectiveDirection,
+  isNullAddress,
+  negotiate,
+  parseSdp,
+  serializeSdp,
+  usesIce,
+  type NegotiatedCodec,
+  type SdpDirection,
+} from '../sdp/index.js';
+import { EchoEndpoint } from '../media/echo-endpoint.js';
+import type { RtpPortAllocator } from '../media/port-allocator.js';
+import { isRejected, isRetryable, type MediaAnchorPort } from './media-anchor-port.js';
+
+/** Where our internal leg lives: rtpengine's `internal` interface talks to us on loopback only. */
+export const INTERNAL_ADDRESS = '127.0.0.1';
+
+/** Identifies the call towards rtpengine (the SIP Call-ID and the dialog's tags). */
+export interface AnchorIds {
+  callId: string;
+  /** The carrier's From tag. */
+  fromTag: string;
+  /** Our side's tag as rtpengine knows it (stable for the life of the call). */
+  toTag: string;
+  /** Source address of the INVITE (rtpengine's `received-from`). */
+  carrierSource?: string;
+  viaBranch?: string;
+}
+
+export type MediaAnswer = { ok: true; sdp: string } | { ok: false; status: number; reason: string; why: string; retryable: boolean };
+
+/** The answer direction for an offer (RFC 3264 §6.1; a c=0.0.0.0 hold never gets a sending answer). */
+const ANSWER: Readonly<Record<SdpDirection, SdpDirection>> = { sendrecv: 'sendrecv', sendonly: 'recvonly', recvonly: 'sendonly', inactive: 'inactive' };
+const ANSWER_NULL: Readonly<Record<SdpDirection, SdpDirection>> = { sendrecv: 'recvonly', sendonly: 'recvonly', recvonly: 'inactive', inactive: 'inactive' };
+
+/**
+ * The echo agent behind rtpengine. rtpengine faces the carrier (RTP or SRTP, whatever it
+ * offered); our echo endpoint gets a plain RTP/AVP leg on 127.0.0.1:
+ *
+ *   carrier offer → anchor.offer → internal offer → negotiate (our endpoint) → + a=rtcp-mux
+ *                 → anchor.answer → the SDP for the carrier's 200 OK
+ *
+ * Every rtpengine command of the call runs in one queue, so a `delete` can never overtake the
+ * offer it undoes. `release()` closes the endpoint and deletes the call in rtpengine exactly once,
+ * whatever way the call ended; after `mediaLost()` (rtpengine died and forgot the call) it only
+ * closes the endpoint.
+ *
+ * re-INVITEs: the SIP engine wants the answer synchronously, but rtpengine is asked over UDP. So
+ * the 200 gets the last SDP rtpengine gave the carrier with the direction answered for the new
+ * offer (and a new o= version); the same offer goes through rtpengine right behind it, which
+ * updates what rtpengine and our endpoint forward (hold stops the echo). rtpengine keeps its
+ * ports and SDES keys for the call's lifetime, so that SDP stays what rtpengine would answer;
+ * a re-offer that changes codec or transport is not followed (the engine's hook would have to
+ * become asynchronous for that).
+ */
+export class AnchoredEchoMedia {
+  private codec: NegotiatedCodec | null = null;
+  private readonly session = new LocalSdpSession();
+  private carrierSdp: string | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private anchored = false;
+  private lost = false;
+  private releasing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly endpoint: EchoEndpoint,
+    private readonly anchor: MediaAnchorPort,
+    private readonly ids: AnchorIds,
+    private readonly log: Logger,
+  ) {}
+
+  /** Binds our internal-leg socket on 127.0.0.1 from the allocator's range. */
+  static async open(rtp: RtpPortAllocator, anchor: MediaAnchorPort, ids: AnchorIds, log: Logger): Promise<AnchoredEchoMedia> {
+    const { socket, port, release } = await rtp.bind();
+    return new AnchoredEchoMedia(new EchoEndpoint(socket, port, release, null), anchor, ids, log);
+  }
+
+  /** The initial offer/answer through rtpengine: resolves with the SDP for the carrier's 200. */
+  answer(carrierOffer: string): Promise<MediaAnswer> {
+    return this.enqueue(async () => {
+      if (this.releasing) return refuse(500, 'Server Internal Error', 'call ended during setup', false);
+      this.anchored = true;
+      let internalOffer: string;
+      try {
+        const r = await this.anchor.offer({ ...this.offerIds(), sdp: carrierOffer });
+        if (r.warning) this.log.info({ warning: r.warning }, 'rtpengine offer warning');
+        if (r.transcoding) this.log.info('rtpengine transcodes: the carrier offered no codec we decode');
+        internalOffer = r.sdp;
+      } catch (err) {
+        return anchorFailure('offer', err);
+      }
+      const ours = this.negotiateInternal(internalOffer);
+      if (!ours.ok) return refuse(488, 'Not Acceptable Here', ours.reason, false);
+      try {
+        const r = await this.anchor.answer({ callId: this.ids.callId, fromTag: this.ids.fromTag, toTag: this.ids.toTag, sdp: ours.sdp });
+        if (r.warning) this.log.info({ warning: r.warning }, 'rtpengine answer warning');
+        this.carrierSdp = r.sdp;
+        return { ok: true, sdp: r.sdp };
+      } catch (err) {
+        return anchorFailure('answer', err);
+      }
+    });
+  }
+
+  /** The engine's synchronous re-INVITE hook (see the class comment). Null → 488. */
+  reinvite(offer: string | null): string | null {
+    if (this.carrierSdp === null) return null;
+    if (offer === null) return this.carrierSdp;
+    let direction: SdpDirection;
+    try {
+      const sd = parseSdp(offer);
+      const m = sd.media.find((x) => x.type === 'audio' && x.port !== 0);
+      if (!m) return null;
+      const conn = effectiveConnection(sd, m);
+      const nullAddress = conn !== null && isNullAddress(conn.address) && !usesIce(sd, m);
+      direction = (nullAddress ? ANSWER_NULL : ANSWER)[effectiveDirection(sd, m)];
+    } catch {
+      return null;
+    }
+    const sdp = withDirection(this.carrierSdp, direction);
+    if (sdp === null) return null;
+    this.carrierSdp = sdp;
+    void this.enqueue(async () => {
+      if (this.releasing || this.lost) return;
+      try {
+        const r = await this.anchor.offer({ ...this.offerIds(), sdp: offer });
+        const ours = this.negotiateInternal(r.sdp);
+        if (!ours.ok) {
+          this.log.warn({ why: ours.reason }, 're-INVITE: internal leg not renegotiated');
+          return;
+        }
+        await this.anchor.answer({ callId: this.ids.callId, fromTag: this.ids.fromTag, toTag: this.ids.toTag, sdp: ours.sdp });
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 're-INVITE: rtpengine update failed');
+      }
+    });
+    return sdp;
+  }
+
+  get stats(): { received: number; sent: number; codec: string | null; anchored: true } {
+    return { ...this.endpoint.stats, codec: this.codec && `${this.codec.name}/${this.codec.clockRate}`, anchored: true };
+  }
+
+  /** rtpengine lost this call (it died): nothing to delete there any more. */
+  mediaLost(): void {
+    this.lost = true;
+  }
+
+  /**
+   * Closes our endpoint at once and deletes the call in rtpengine once every command queued
+   * before has settled. Idempotent; never rejects (a failed delete is logged: rtpengine's own
+   * timeouts end what is left).
+   */
+  release(): Promise<void> {
+    this.releasing ??= (async () => {
+      this.endpoint.close();
+      await this.enqueue(async () => {
+        if (!this.anchored || this.lost) return;
+        try {
+          await this.anchor.delete({ callId: this.ids.callId, fromTag: this.ids.fromTag });
+        } catch (err) {
+          this.log.warn({ err: (err as Error).message }, 'rtpengine delete failed; its timeouts will end the session');
+        }
+      });
+    })();
+    return this.releasing;
+  }
+
+  private offerIds(): { callId: string; fromTag: string; carrierSource?: string; viaBranch?: string } {
+    const { callId, fromTag, carrierSource, viaBranch } = this.ids;
+    return {
+      callId,
+      fromTag,
+      ...(carrierSource === undefined ? {} : { carrierSource }),
+      ...(viaBranch === undefined ? {} : { viaBranch }),
+    };
+  }
+
+  /** Our endpoint answers rtpengine's internal-leg offer; updates where and whether we send. */
+  private negotiateInternal(offer: string): { ok: true; sdp: string } | { ok: false; reason: string } {
+    const r = negotiate(offer, {
+      local: { address: INTERNAL_ADDRESS, port: this.endpoint.port },
+      session: this.session,
+      current: this.codec,
+    });
+    if (!r.ok) return { ok: false, reason: r.reason };
+    this.codec = r.codec;
+    const sending = r.direction === 'sendrecv' || r.direction === 'sendonly';
+    const remote = r.remote.address === '0.0.0.0' || r.remote.port === 0 ? null : r.remote;
+    this.endpoint.update(remote, sending);
+    // rtpengine offers rtcp-mux; without it in our answer it would send RTCP to our port + 1.
+    return { ok: true, sdp: offersRtcpMux(offer) ? withRtcpMux(r.answer, r.mediaIndex) : r.answer };
+  }
+
+  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}
+
+function refuse(status: number, reason: string, why: string, retryable: boolean): MediaAnswer {
+  return { ok: false, status, reason, why, retryable };
+}
+
+/** rtpengine down or slow → 503 (the carrier retries elsewhere or later); it refused → 488; else 500. */
+function anchorFailure(command: string, err: unknown): MediaAnswer {
+  const why = `rtpengine ${command}: ${(err as Error).message}`;
+  if (isRetryable(err)) return refuse(503, 'Service Unavailable', why, true);
+  if (isRejected(err)) return refuse(488, 'Not Acceptable Here', why, false);
+  return refuse(500, 'Server Internal Error', why, false);
+}
+
+function offersRtcpMux(sdp: string): boolean {
+  return /^a=rtcp-mux\s*$/m.test(sdp);
+}
+
+function withRtcpMux(answer: string, mediaIndex: number): string {
+  const sd = parseSdp(answer);
+  const m = sd.media[mediaIndex];
+  if (!m || m.attributes.some((a) => a.name === 'rtcp-mux')) return answer;
+  m.attributes.push({ name: 'rtcp-mux', value: null });
+  return serializeSdp(sd);
+}
+
+/** `sdp` with the first audio stream's direction set and the o= version moved on when it changed. */
+function withDirection(sdp: string, direction: SdpDirection): string | null {
+  const sd = parseSdp(sdp);
+  const m = sd.media.find((x) => x.type === 'audio' && x.port !== 0);
+  if (!m) return null;
+  if (effectiveDirection(sd, m) === direction) return sdp;
+  m.direction = direction;
+  const v = /^\d+$/.test(sd.origin.sessionVersion) ? BigInt(sd.origin.sessionVersion) + 1n : 1n;
+  sd.origin.sessionVersion = String(v);
+  return serializeSdp(sd);
+}
