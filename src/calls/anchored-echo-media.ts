@@ -144,6 +144,11 @@ export class AnchoredEchoMedia {
     return { ...this.endpoint.stats, codec: this.codec && `${this.codec.name}/${this.codec.clockRate}`, anchored: true };
   }
 
+  /** Resolves once every rtpengine command queued so far has settled (re-INVITE updates included). */
+  settled(): Promise<void> {
+    return this.queue.then(() => undefined);
+  }
+
   /** rtpengine lost this call (it died): nothing to delete there any more. */
   mediaLost(): void {
     this.lost = true;

@@ -198,7 +198,9 @@ export class CallSession {
       if (this.answeredAt === null) this.call.reject(status, { ...(reason ? { reason } : {}), ...(headers ? { headers } : {}) });
       else void this.call.hangup();
     } catch {
-      // already ended on the SIP side; finish() runs from the ended event
+      // Already ended on the SIP side (finish() runs from the ended event), or answered a moment
+      // ago (the 200 is out, answeredAt not yet set): then it needs a BYE.
+      this.call.hangup().catch(() => undefined);
     }
   }
 

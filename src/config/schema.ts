@@ -82,7 +82,9 @@ export const CONFIG_SCHEMA = {
     }),
   },
   media: {
-    $doc: "The daemon's own RTP endpoints (one UDP socket per call).",
+    $doc:
+      "The daemon's own RTP endpoints (one UDP socket per call). Behind rtpengine (rtpengine.mode managed or external) they bind " +
+      '127.0.0.1 and face only rtpengine; address and public_address apply with rtpengine.mode = "off".',
     address: str('0.0.0.0', 'Address RTP sockets bind to.'),
     public_address: optStr('Address written into SDP; default: sip.public_address, else the address the INVITE arrived on.'),
     port_min: int(20_000, 'Lowest RTP port (even).', { min: 1024, max: 65534 }),

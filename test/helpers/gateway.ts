@@ -78,10 +78,22 @@ export class TestGateway {
 }
 
 /**
+ * A media port range of its own for each test's managed rtpengine (tests run in parallel), below
+ * Linux's ephemeral range (32768+) so it does not collide with ports bound with port 0.
+ */
+export function rtpenginePortRange(size = 400): { portMin: number; portMax: number } {
+  const portMin = 20000 + 2 * Math.floor(Math.random() * ((12000 - size) / 2));
+  return { portMin, portMax: portMin + size - 1 };
+}
+
+/**
  * The usual settings for tests: SIP on loopback, any free port, no TLS unless asked; RTP on
- * loopback. `sip` lines are added to [sip]; `rest` holds other sections.
+ * loopback, behind a managed rtpengine (the default mode) with a port range of its own unless
+ * `rest` has an [rtpengine] section. `sip` lines are added to [sip]; `rest` holds other sections.
  */
 export function loopbackConfig(sip = '', rest = ''): string {
+  const { portMin, portMax } = rtpenginePortRange();
+  const rtpengine = /^\[rtpengine\]/m.test(rest) ? '' : `\n[rtpengine]\ninterface_address = "127.0.0.1"\nport_min = ${portMin}\nport_max = ${portMax}\n`;
   return `[sip]
 listen_address = "127.0.0.1"
 udp_port = 0
@@ -92,5 +104,5 @@ ${sip}
 address = "127.0.0.1"
 port_min = 40000
 port_max = 40999
-${rest}`;
+${rest}${rtpengine}`;
 }

@@ -237,9 +237,14 @@ export class ManagedRtpengine extends TypedEmitter<ManagedRtpengineEvents> {
 
   private launch(): ChildProcess {
     const wrap = this.opts.parentDeathSignal && existsSync(SETPRIV);
+    // rtpengine speaks sd_notify: with the daemon's NOTIFY_SOCKET it would tell systemd READY=1
+    // (and STOPPING=1) on the daemon's behalf. Those variables are the daemon's alone.
+    const env = { ...process.env };
+    for (const name of ['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID', 'LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES']) delete env[name];
+    const options = { stdio: ['ignore', 'ignore', 'pipe'] as ['ignore', 'ignore', 'pipe'], env };
     const child = wrap
-      ? spawn(SETPRIV, ['--pdeathsig', 'KILL', '--', this.opts.binary, ...this.argsValue], { stdio: ['ignore', 'ignore', 'pipe'] })
-      : spawn(this.opts.binary, this.argsValue, { stdio: ['ignore', 'ignore', 'pipe'] });
+      ? spawn(SETPRIV, ['--pdeathsig', 'KILL', '--', this.opts.binary, ...this.argsValue], options)
+      : spawn(this.opts.binary, this.argsValue, options);
     this.child = child;
     this.logTail = [];
     let partial = '';
