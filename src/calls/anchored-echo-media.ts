@@ -1,15 +1,10 @@
 import type { Logger } from '../core/logger.js';
 import {
   LocalSdpSession,
-  effectiveConnection,
-  effectiveDirection,
-  isNullAddress,
   negotiate,
   parseSdp,
   serializeSdp,
-  usesIce,
   type NegotiatedCodec,
-  type SdpDirection,
 } from '../sdp/index.js';
 import { EchoEndpoint } from '../media/echo-endpoint.js';
 import type { RtpPortAllocator } from '../media/port-allocator.js';
@@ -32,10 +27,6 @@ export interface AnchorIds {
 
 export type MediaAnswer = { ok: true; sdp: string } | { ok: false; status: number; reason: string; why: string; retryable: boolean };
 
-/** The answer direction for an offer (RFC 3264 §6.1; a c=0.0.0.0 hold never gets a sending answer). */
-const ANSWER: Readonly<Record<SdpDirection, SdpDirection>> = { sendrecv: 'sendrecv', sendonly: 'recvonly', recvonly: 'sendonly', inactive: 'inactive' };
-const ANSWER_NULL: Readonly<Record<SdpDirection, SdpDirection>> = { sendrecv: 'recvonly', sendonly: 'recvonly', recvonly: 'inactive', inactive: 'inactive' };
-
 /**
  * The echo agent behind rtpengine. rtpengine faces the carrier (RTP or SRTP, whatever it
  * offered); our echo endpoint gets a plain RTP/AVP leg on 127.0.0.1:
@@ -48,13 +39,8 @@ const ANSWER_NULL: Readonly<Record<SdpDirection, SdpDirection>> = { sendrecv: 'r
  * whatever way the call ended; after `mediaLost()` (rtpengine died and forgot the call) it only
  * closes the endpoint.
  *
- * re-INVITEs: the SIP engine wants the answer synchronously, but rtpengine is asked over UDP. So
- * the 200 gets the last SDP rtpengine gave the carrier with the direction answered for the new
- * offer (and a new o= version); the same offer goes through rtpengine right behind it, which
- * updates what rtpengine and our endpoint forward (hold stops the echo). rtpengine keeps its
- * ports and SDES keys for the call's lifetime, so that SDP stays what rtpengine would answer;
- * a re-offer that changes codec or transport is not followed (the engine's hook would have to
- * become asynchronous for that).
+ * re-INVITEs (hold, unhold, a new codec or transport) go through rtpengine like the first offer:
+ * offer → our endpoint renegotiates → answer, and the 200 carries what rtpengine answered.
  */
 export class AnchoredEchoMedia {
   private codec: NegotiatedCodec | null = null;
@@ -105,39 +91,26 @@ export class AnchoredEchoMedia {
     });
   }
 
-  /** The engine's synchronous re-INVITE hook (see the class comment). Null → 488. */
-  reinvite(offer: string | null): string | null {
-    if (this.carrierSdp === null) return null;
-    if (offer === null) return this.carrierSdp;
-    let direction: SdpDirection;
-    try {
-      const sd = parseSdp(offer);
-      const m = sd.media.find((x) => x.type === 'audio' && x.port !== 0);
-      if (!m) return null;
-      const conn = effectiveConnection(sd, m);
-      const nullAddress = conn !== null && isNullAddress(conn.address) && !usesIce(sd, m);
-      direction = (nullAddress ? ANSWER_NULL : ANSWER)[effectiveDirection(sd, m)];
-    } catch {
-      return null;
-    }
-    const sdp = withDirection(this.carrierSdp, direction);
-    if (sdp === null) return null;
-    this.carrierSdp = sdp;
-    void this.enqueue(async () => {
-      if (this.releasing || this.lost) return;
+  /** The re-INVITE hook: rtpengine's answer for the carrier, or null (→ 488). */
+  reinvite(offer: string | null): Promise<string | null> {
+    if (offer === null) return Promise.resolve(this.carrierSdp);
+    return this.enqueue(async () => {
+      if (this.releasing || this.lost || this.carrierSdp === null) return null;
       try {
         const r = await this.anchor.offer({ ...this.offerIds(), sdp: offer });
         const ours = this.negotiateInternal(r.sdp);
         if (!ours.ok) {
-          this.log.warn({ why: ours.reason }, 're-INVITE: internal leg not renegotiated');
-          return;
+          this.log.info({ why: ours.reason }, 're-INVITE: no acceptable media on the internal leg');
+          return null;
         }
-        await this.anchor.answer({ callId: this.ids.callId, fromTag: this.ids.fromTag, toTag: this.ids.toTag, sdp: ours.sdp });
+        const a = await this.anchor.answer({ callId: this.ids.callId, fromTag: this.ids.fromTag, toTag: this.ids.toTag, sdp: ours.sdp });
+        this.carrierSdp = a.sdp;
+        return a.sdp;
       } catch (err) {
         this.log.warn({ err: (err as Error).message }, 're-INVITE: rtpengine update failed');
+        return null;
       }
     });
-    return sdp;
   }
 
   get stats(): { received: number; sent: number; codec: string | null; anchored: true } {
@@ -228,17 +201,5 @@ function withRtcpMux(answer: string, mediaIndex: number): string {
   const m = sd.media[mediaIndex];
   if (!m || m.attributes.some((a) => a.name === 'rtcp-mux')) return answer;
   m.attributes.push({ name: 'rtcp-mux', value: null });
-  return serializeSdp(sd);
-}
-
-/** `sdp` with the first audio stream's direction set and the o= version moved on when it changed. */
-function withDirection(sdp: string, direction: SdpDirection): string | null {
-  const sd = parseSdp(sdp);
-  const m = sd.media.find((x) => x.type === 'audio' && x.port !== 0);
-  if (!m) return null;
-  if (effectiveDirection(sd, m) === direction) return sdp;
-  m.direction = direction;
-  const v = /^\d+$/.test(sd.origin.sessionVersion) ? BigInt(sd.origin.sessionVersion) + 1n : 1n;
-  sd.origin.sessionVersion = String(v);
   return serializeSdp(sd);
 }

@@ -81,6 +81,8 @@ export interface ReferProgress {
   readonly reason: string;
 }
 
+export type ReinviteHandler = (offerSdp: string | null) => string | null | Promise<string | null>;
+
 export type IncomingCallEvents = {
   /** The caller cancelled before answer (the engine has already sent 487). */
   cancel: [];
@@ -107,10 +109,12 @@ export interface IncomingCall extends TypedEmitter<IncomingCallEvents> {
   /** Ends an answered call with BYE (resolves when the BYE transaction completes or times out). */
   hangup(): Promise<void>;
   /**
-   * Answers re-INVITEs (hold/unhold, session refresh): given the new offer, return our SDP for
-   * the 200 OK, or null to refuse with 488. Unset → the engine answers with the last SDP sent.
+   * Answers re-INVITEs (hold/unhold, session refresh): given the new offer, return (or resolve
+   * with) our SDP for the 200 OK, or null to refuse with 488. It may be async (media updated
+   * through rtpengine first); meanwhile the engine keeps the transaction alive (100 Trying and
+   * retransmissions). Unset → the engine answers with the last SDP sent.
    */
-  setReinviteHandler(handler: (offerSdp: string | null) => string | null): void;
+  setReinviteHandler(handler: ReinviteHandler): void;
   /** Blind transfer (REFER). Resolves with the final sipfrag status from NOTIFY. */
   refer(target: string): Promise<ReferProgress>;
 }

@@ -10,6 +10,7 @@ import type {
   IncomingCallInfo,
   ReferProgress,
   RejectOptions,
+  ReinviteHandler,
 } from '../sip-engine.js';
 import { buildCallInfo } from './call-info.js';
 import type { ListeningAddress } from './hostports.js';
@@ -50,7 +51,7 @@ export class DrachtioCall extends TypedEmitter<IncomingCallEvents> implements In
   private state: CallState = 'offered';
   private dialog: Srf.Dialog | null = null;
   private answering: Promise<void> | null = null;
-  private reinviteHandler: ((offerSdp: string | null) => string | null) | null = null;
+  private reinviteHandler: ReinviteHandler | null = null;
   /** What we last put in a 200 OK: the default answer to a re-INVITE (port contract). */
   private lastLocalSdp: string | null = null;
   private referWaiter: ((progress: ReferProgress) => void) | null = null;
@@ -136,7 +137,7 @@ export class DrachtioCall extends TypedEmitter<IncomingCallEvents> implements In
     await this.terminate('local-bye');
   }
 
-  setReinviteHandler(handler: (offerSdp: string | null) => string | null): void {
+  setReinviteHandler(handler: ReinviteHandler): void {
     if (typeof handler !== 'function') throw new TypeError('setReinviteHandler(): handler must be a function');
     this.reinviteHandler = handler;
   }
@@ -273,7 +274,7 @@ export class DrachtioCall extends TypedEmitter<IncomingCallEvents> implements In
     dialog.on('destroy', (req: Srf.SrfRequest | undefined, reason?: string) => {
       this.finish(req?.source === 'application' ? reasonForServerBye(reason) : 'remote-bye');
     });
-    dialog.on('modify', (req: Srf.SrfRequest, res: Srf.SrfResponse) => this.onReinvite(req, res));
+    dialog.on('modify', (req: Srf.SrfRequest, res: Srf.SrfResponse) => void this.onReinvite(req, res));
     dialog.on('info', (req: Srf.SrfRequest, res: Srf.SrfResponse) => {
       res.send(200);
       if (this.state !== 'ended') this.emit('info', req.get('Content-Type') ?? null, req.body ?? '');
@@ -286,11 +287,11 @@ export class DrachtioCall extends TypedEmitter<IncomingCallEvents> implements In
     dialog.on('refer', (_req: Srf.SrfRequest, res: Srf.SrfResponse) => res.send(501));
   }
 
-  private onReinvite(req: Srf.SrfRequest, res: Srf.SrfResponse): void {
+  private async onReinvite(req: Srf.SrfRequest, res: Srf.SrfResponse): Promise<void> {
     const offer = req.body && req.body.trim() !== '' ? req.body : null;
     let answer: string | null;
     try {
-      answer = this.reinviteHandler ? this.reinviteHandler(offer) : this.lastLocalSdp;
+      answer = await (this.reinviteHandler ? this.reinviteHandler(offer) : this.lastLocalSdp);
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 're-INVITE handler threw');
       res.send(500);

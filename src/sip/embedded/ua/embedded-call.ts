@@ -17,6 +17,7 @@ import type {
   IncomingCallInfo,
   ReferProgress,
   RejectOptions,
+  ReinviteHandler,
 } from '../../sip-engine.js';
 import { parseNameAddr, tagOf } from '../message/index.js';
 import type { SipRequest, SipResponse } from '../message/types.js';
@@ -48,7 +49,7 @@ export class EmbeddedCall extends TypedEmitter<IncomingCallEvents> implements In
   private dialog: Dialog | undefined;
   private retransmitter: Uas2xxRetransmitter | undefined;
   private lastLocalSdp: string | null = null;
-  private reinviteHandler: ((offer: string | null) => string | null) | undefined;
+  private reinviteHandler: ReinviteHandler | undefined;
   private pendingRefer: { resolve: (p: ReferProgress) => void } | undefined;
   /** hangup() before the ACK: §15 forbids a BYE until the 2xx is acknowledged (or given up). */
   private byeAfterAck: { resolve: () => void; promise: Promise<void> } | undefined;
@@ -135,7 +136,7 @@ export class EmbeddedCall extends TypedEmitter<IncomingCallEvents> implements In
     await this.sendBye('local-bye');
   }
 
-  setReinviteHandler(handler: (offerSdp: string | null) => string | null): void {
+  setReinviteHandler(handler: ReinviteHandler): void {
     this.reinviteHandler = handler;
   }
 
@@ -192,11 +193,14 @@ export class EmbeddedCall extends TypedEmitter<IncomingCallEvents> implements In
     this.end('remote-bye');
   }
 
-  /** A re-INVITE: our SDP for the 200, or null to refuse it (488). */
-  answerReinvite(offerSdp: string | null): string | null {
+  /** A re-INVITE: our SDP for the 200, or null to refuse it (488). May be async. */
+  answerReinvite(offerSdp: string | null): string | null | Promise<string | null> {
     const answer = this.reinviteHandler ? this.reinviteHandler(offerSdp) : this.lastLocalSdp;
-    if (answer !== null) this.lastLocalSdp = answer;
-    return answer;
+    const remember = (a: string | null): string | null => {
+      if (a !== null) this.lastLocalSdp = a;
+      return a;
+    };
+    return answer instanceof Promise ? answer.then(remember) : remember(answer);
   }
 
   onInfo(contentType: string | null, body: string): void {

@@ -189,25 +189,34 @@ export class UserAgentCore implements TransactionUser {
       if (call.dialogKey === undefined) return this.reply(tx, 491);
       const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       const offer = request.body.length > 0 && type === 'application/sdp' ? request.body.toString('utf8') : null;
+      const respond = (answer: string | null): void => {
+        if (call.state === 'ended' || tx.state !== 'proceeding') return;
+        if (answer === null) return this.reply(tx, 488);
+        const ok = makeResponse(request, 200);
+        this.decorate(ok, tx.source, request.uri);
+        setSdp(ok, answer);
+        tx.respond(ok);
+        const key = call.dialogKey!;
+        this.reinvite2xx.get(key)?.retransmitter.stop();
+        const r = new Uas2xxRetransmitter({
+          clock: this.opts.clock,
+          timers: this.timersFor(tx.source),
+          retransmit: () => tx.resend2xx(),
+          onNoAck: () => {
+            this.reinvite2xx.delete(key);
+            void call.hangup();
+          },
+        });
+        this.reinvite2xx.set(key, { seq: parseCSeq(request.headers.get('cseq') ?? '').seq, retransmitter: r });
+        r.start();
+      };
       const answer = call.answerReinvite(offer);
-      if (answer === null) return this.reply(tx, 488);
-      const ok = makeResponse(request, 200);
-      this.decorate(ok, tx.source, request.uri);
-      setSdp(ok, answer);
-      tx.respond(ok);
-      const key = call.dialogKey!;
-      this.reinvite2xx.get(key)?.retransmitter.stop();
-      const r = new Uas2xxRetransmitter({
-        clock: this.opts.clock,
-        timers: this.timersFor(tx.source),
-        retransmit: () => tx.resend2xx(),
-        onNoAck: () => {
-          this.reinvite2xx.delete(key);
-          void call.hangup();
-        },
+      if (!(answer instanceof Promise)) return respond(answer);
+      answer.then(respond, (err: Error) => {
+        this.opts.log.error({ err: err.message, callId: call.info.callId }, 're-INVITE handler failed: ending the call');
+        if (tx.state === 'proceeding') this.reply(tx, 500);
+        void call.hangup();
       });
-      this.reinvite2xx.set(key, { seq: parseCSeq(request.headers.get('cseq') ?? '').seq, retransmitter: r });
-      r.start();
     });
   }
 
