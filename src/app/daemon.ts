@@ -12,6 +12,8 @@ import { ApiServer, type HealthChecks } from '../api/http-server.js';
 import { Metrics } from '../api/metrics.js';
 import { rtpenginePing } from './doctor.js';
 import { sdNotify } from './sd-notify.js';
+import { capacityProblems } from './capacity.js';
+import { kalemError } from '../core/errors.js';
 import { loadConfig } from '../config/load.js';
 import { diffConfig } from '../config/diff.js';
 
@@ -75,6 +77,11 @@ export class Daemon {
     const config = app.config;
     const log = app.logger.child({ component: 'daemon' });
     this.log = log;
+    const problems = capacityProblems(app.config);
+    if (problems.length > 0) {
+      app.close();
+      throw kalemError('KALEM_ERR_CONFIG_INVALID', problems.join('; '));
+    }
     try {
       const registry = new CallRegistry();
       const metrics = new Metrics({ clock: app.clock });

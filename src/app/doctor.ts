@@ -8,6 +8,7 @@ import { loadConfig, resolveConfigPath } from '../config/load.js';
 import type { KalemConfig } from '../config/schema.js';
 import { Keyring } from '../crypto/keyring.js';
 import { masterKeyPath, readMasterKey, type MasterKeySource } from '../crypto/master-key.js';
+import { FDS_PER_CALL, FD_HEADROOM, openFileLimit, requiredFileDescriptors } from './capacity.js';
 import { sodiumReady } from '../crypto/sodium.js';
 import { integrityCheck, openDatabase, schemaVersion } from '../store/database.js';
 import { LATEST_SCHEMA_VERSION } from '../store/migrations.js';
@@ -59,8 +60,6 @@ export interface DoctorOptions {
 /** A certificate ending sooner than this is a warning. */
 export const CERT_WARN_DAYS = 14;
 /** File descriptors per call: the carrier-side RTP/RTCP stays in rtpengine, ours is one UDP socket, plus Realtime's TLS socket and slack. */
-export const FDS_PER_CALL = 4;
-export const FD_HEADROOM = 256;
 
 const DAY_MS = 86_400_000;
 
@@ -514,18 +513,9 @@ function tryBind(w: PortWanted): Promise<string | undefined> {
 
 function checkOpenFiles(config: KalemConfig, limitsFile: string): DoctorCheck {
   const name = 'open-files';
-  const need = config.daemon.max_calls * FDS_PER_CALL + FD_HEADROOM;
+  const need = requiredFileDescriptors(config);
   const unitNote = 'kalem.service sets LimitNOFILE=65536; this reports the limit of the shell doctor runs in';
-  let soft: number | undefined;
-  try {
-    const line = readFileSync(limitsFile, 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('Max open files'));
-    const m = line && /^Max open files\s+(\d+|unlimited)\s+/.exec(line);
-    if (m) soft = m[1] === 'unlimited' ? Infinity : Number(m[1]);
-  } catch {
-    // not Linux, or no /proc: cannot tell
-  }
+  const soft = openFileLimit(limitsFile);
   if (soft === undefined) {
     return { name, status: 'warn', detail: `cannot read the open-file limit from ${limitsFile}`, fix: `make sure \`ulimit -n\` is at least ${need}` };
   }
