@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import { createServer, isIP } from 'node:net';
 import { isKalemError } from '../core/errors.js';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
@@ -97,7 +97,11 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   checks.push(await checkMasterKey(keySource, config));
   checks.push(checkDatabase(config));
   checks.push(checkTls(config, opts.now?.() ?? Date.now()));
-  checks.push(await checkRtpengine(opts.rtpengineNgAddress ?? pending.ngAddress, opts.rtpengineTimeoutMs ?? 1000));
+  checks.push(
+    opts.rtpengineNgAddress === undefined && config.rtpengine.mode !== 'external'
+      ? checkLocalRtpengine(config)
+      : await checkRtpengine(opts.rtpengineNgAddress ?? pending.ngAddress, opts.rtpengineTimeoutMs ?? 1000),
+  );
   checks.push(await checkPorts(config, opts.api ?? pending.api));
   checks.push(checkOpenFiles(config, opts.limitsFile ?? '/proc/self/limits'));
   checks.push(await checkClock(opts.clockSynchronized ?? ntpSynchronized));
@@ -318,6 +322,19 @@ function checkTls(config: KalemConfig, nowMs: number): DoctorCheck {
 
 // ---------------------------------------------------------------------------------------------
 // rtpengine
+
+/** managed: the daemon starts rtpengine itself, so the binary must be there; off: nothing to check. */
+function checkLocalRtpengine(config: KalemConfig): DoctorCheck {
+  const name = 'rtpengine';
+  if (config.rtpengine.mode === 'off') return { name, status: 'ok', detail: 'rtpengine.mode = "off": media without rtpengine (plain RTP only)' };
+  const bin = config.rtpengine.binary;
+  try {
+    accessSync(bin, constants.X_OK);
+    return { name, status: 'ok', detail: `managed: the daemon starts ${bin} itself` };
+  } catch {
+    return { name, status: 'fail', detail: `managed: ${bin} is missing or not executable`, fix: 'apt-get install rtpengine-daemon (make setup does), or set rtpengine.binary' };
+  }
+}
 
 async function checkRtpengine(address: string | undefined, timeoutMs: number): Promise<DoctorCheck> {
   const name = 'rtpengine';

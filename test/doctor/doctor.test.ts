@@ -164,11 +164,24 @@ t.test('what is not configured is a warning, not a failure', async (t) => {
   i.write(await sipPorts());
   const report = await runDoctor(await baseOptions(i, { clockSynchronized: async () => undefined }));
   const status = Object.fromEntries(report.checks.map((c) => [c.name, c.status]));
-  t.same(status, { config: 'ok', 'master-key': 'ok', database: 'warn', tls: 'warn', rtpengine: 'warn', ports: 'ok', 'open-files': 'ok', clock: 'warn' });
+  t.same(status, { config: 'ok', 'master-key': 'ok', database: 'warn', tls: 'warn', rtpengine: 'ok', ports: 'ok', 'open-files': 'ok', clock: 'warn' });
   t.equal(report.ok, true, 'warnings do not fail');
   t.match(byName(report, 'database').detail, /created on first use/);
-  t.match(byName(report, 'rtpengine').fix, /rtpengine\.ng_address/);
+  t.match(byName(report, 'rtpengine').detail, /managed: the daemon starts \/usr\/bin\/rtpengine itself/, 'the default mode is managed');
   t.match(byName(report, 'clock').detail, /cannot tell/);
+});
+
+t.test('rtpengine: external without ng_address is a warning; managed with a missing binary fails', async (t) => {
+  const ext = await makeInstall(t, '', { db: false });
+  ext.write(`${await sipPorts()}\n[rtpengine]\nmode = "external"\n`);
+  const r1 = await runDoctor(await baseOptions(ext));
+  t.equal(byName(r1, 'rtpengine').status, 'warn');
+  t.match(byName(r1, 'rtpengine').fix, /rtpengine\.ng_address/);
+  const missing = await makeInstall(t, '', { db: false });
+  missing.write(`${await sipPorts()}\n[rtpengine]\nbinary = "/nonexistent/rtpengine"\n`);
+  const r2 = await runDoctor(await baseOptions(missing));
+  t.equal(byName(r2, 'rtpengine').status, 'fail');
+  t.match(byName(r2, 'rtpengine').fix, /apt-get install rtpengine-daemon/);
 });
 
 t.test('a world-readable master key fails with the chmod fix, and `kalem doctor` exits 1', async (t) => {
