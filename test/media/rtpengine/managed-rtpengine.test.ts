@@ -80,8 +80,7 @@ if (missing !== undefined) {
     t.same(pgrep(`--listen-ng=${rtp.ngAddress}`), [], 'pgrep finds nothing');
     t.notOk(existsSync(dirname(pidfile)), 'state directory removed');
     t.equal(exitedEvents, 0, 'a requested stop is not an "exited" event');
-    await rtp.close();
-    t.pass('close() is idempotent');
+    await t.resolves(rtp.close(), 'close() again resolves: idempotent');
     t.equal((await rejection(rtp.client.ping())).reason, 'closed', 'the client is closed too');
   });
 

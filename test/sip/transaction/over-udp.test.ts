@@ -69,7 +69,7 @@ t.test('INVITE → 100 at once, TU 486 → ACK confirms; CANCEL → 200 + 487', 
   t.match(busy.headers.get('via')!, new RegExp(`received=127\\.0\\.0\\.1;rport=${me}$`));
   peer.send(request('ACK', me, 'z9hG4bKu1'), port, '127.0.0.1');
   while (txs[0]!.state !== 'confirmed') await new Promise((r) => setImmediate(r));
-  t.pass('the ACK confirmed the transaction');
+  t.equal(txs[0]!.state, 'confirmed', 'the ACK confirmed the transaction');
 
   peer.send(request('INVITE', me, 'z9hG4bKu2'), port, '127.0.0.1');
   t.equal((await nextResponse()).status, 100);
