@@ -1,5 +1,6 @@
 import type { TenantStore } from '../tenancy/ports.js';
 import type { Db } from './database.js';
+import { withStatementCache } from './statement-cache.js';
 import { SqliteAccountRepository } from './repositories/accounts.js';
 import { SqliteAgentRepository } from './repositories/agents.js';
 import { SqliteAuditRepository } from './repositories/audit.js';
@@ -19,13 +20,14 @@ export class SqliteTenantStore implements TenantStore {
   readonly calls;
 
   constructor(readonly db: Db) {
-    this.accounts = new SqliteAccountRepository(db);
-    this.agents = new SqliteAgentRepository(db);
-    this.numbers = new SqliteNumberRepository(db);
-    this.trunks = new SqliteTrunkRepository(db);
-    this.secrets = new SqliteSecretRepository(db);
-    this.audit = new SqliteAuditRepository(db);
-    this.calls = new SqliteCallRepository(db);
+    const cached = withStatementCache(db);
+    this.accounts = new SqliteAccountRepository(cached);
+    this.agents = new SqliteAgentRepository(cached);
+    this.numbers = new SqliteNumberRepository(cached);
+    this.trunks = new SqliteTrunkRepository(cached);
+    this.secrets = new SqliteSecretRepository(cached);
+    this.audit = new SqliteAuditRepository(cached);
+    this.calls = new SqliteCallRepository(cached);
   }
 
   transaction<T>(fn: () => T): T {

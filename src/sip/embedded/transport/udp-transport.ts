@@ -35,7 +35,9 @@ export class UdpTransport extends EventEmitter<TransportEvents> implements Trans
       throw new TypeError('UdpTransport needs a host string and an integer port');
     }
     this.maxMessageBytes = options.maxMessageBytes ?? 65_535;
-    this.socket = dgram.createSocket({ type: isIPv6(options.host) ? 'udp6' : 'udp4' });
+    // A bigger receive buffer rides out event-loop stalls under load instead of dropping SIP
+    // packets; the kernel caps it at net.core.rmem_max (raise that sysctl for busy gateways).
+    this.socket = dgram.createSocket({ type: isIPv6(options.host) ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024 });
     this.socket.on('message', (data, rinfo) => this.onDatagram(data, rinfo));
     this.socket.on('error', (err) => {
       this.emit('warning', { code: 'socket-error', message: err.message });

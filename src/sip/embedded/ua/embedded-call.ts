@@ -67,6 +67,10 @@ export class EmbeddedCall extends TypedEmitter<IncomingCallEvents> implements In
     return this._state;
   }
 
+  get inviteTransaction(): InviteServerTransaction {
+    return this.tx;
+  }
+
   get dialogKey(): string | undefined {
     return this.dialog?.key;
   }

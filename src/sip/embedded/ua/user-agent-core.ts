@@ -290,11 +290,14 @@ export class UserAgentCore implements TransactionUser {
       registerDialog: (call) => {
         this.early.delete(call.earlyKey);
         this.dialogs.set(call.dialogKey!, call);
+        // The INVITE transaction lives on for Timer L (32 s); it must not keep the call alive.
+        this.offered.delete(call.inviteTransaction);
       },
       registerEarly: (call) => this.early.set(call.earlyKey, call),
       forget: (call) => {
         this.live.delete(call);
         this.early.delete(call.earlyKey);
+        this.offered.delete(call.inviteTransaction);
         const key = call.dialogKey;
         if (key !== undefined) {
           this.dialogs.delete(key);
