@@ -196,7 +196,7 @@ master_key_file = ${JSON.stringify(join(dir, 'master.key'))}
 [log]
 level = "warn"
 [daemon]
-max_calls = 10000
+max_calls = 4000
 drain_timeout_ms = 2000
 [sip]
 listen_address = "127.0.0.1"
@@ -210,6 +210,8 @@ port_min = 40000
 port_max = 49999
 [api]
 port = -1
+[rtpengine]
+mode = "off"
 `,
   );
   const app = await openProvisioning({ configPath, logDestination: { write: (s: string) => process.stderr.write(s) } });
