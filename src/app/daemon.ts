@@ -116,6 +116,7 @@ export class Daemon {
           cdrs: app.store.calls,
           rtp,
           echoRingMs: config.calls.echo_ring_ms,
+          mediaTimeoutMs: config.calls.media_timeout_ms,
           metrics,
           ...(anchor ? { anchor: { port: anchor, rtp } } : {}),
           retryAfterS: config.sip.retry_after_s,

@@ -113,6 +113,11 @@ export class AnchoredEchoMedia {
     });
   }
 
+  /** How long the caller has been silent although it should be sending (media-inactivity timeout). */
+  silentForMs(): number {
+    return this.endpoint.silentForMs();
+  }
+
   get stats(): { received: number; sent: number; codec: string | null; anchored: true } {
     return { ...this.endpoint.stats, codec: this.codec && `${this.codec.name}/${this.codec.clockRate}`, anchored: true };
   }
@@ -168,7 +173,7 @@ export class AnchoredEchoMedia {
     this.codec = r.codec;
     const sending = r.direction === 'sendrecv' || r.direction === 'sendonly';
     const remote = r.remote.address === '0.0.0.0' || r.remote.port === 0 ? null : r.remote;
-    this.endpoint.update(remote, sending);
+    this.endpoint.update(remote, sending, r.direction === 'sendrecv' || r.direction === 'recvonly');
     // rtpengine offers rtcp-mux; without it in our answer it would send RTCP to our port + 1.
     return { ok: true, sdp: offersRtcpMux(offer) ? withRtcpMux(r.answer, r.mediaIndex) : r.answer };
   }

@@ -19,6 +19,8 @@ export interface CallSessionDeps {
   rtp: RtpPortAllocator;
   /** Echo agents ring this long before answering. */
   echoRingMs: number;
+  /** End answered calls whose caller has sent no RTP for this long (0 = never). */
+  mediaTimeoutMs?: number;
   metrics: Metrics;
   /**
    * rtpengine in front of our endpoint (rtpengine.mode managed/external). `rtp` then hands out
@@ -45,6 +47,9 @@ export class CallSession {
   readonly id = newId('call');
   private media: EchoMedia | AnchoredEchoMedia | undefined;
   private maxTimer: TimerHandle | undefined;
+  private mediaWatch: TimerHandle | undefined;
+  /** A more precise CDR end reason than the SIP one (media-timeout, max-duration). */
+  private endCause: string | null = null;
   private answeredAt: number | null = null;
   private readonly startedAt: number;
   private ended = false;
@@ -113,7 +118,32 @@ export class CallSession {
       this.hangupBy = 'gateway';
       void this.call.hangup();
     });
+    this.watchMedia();
     this.log.info({ codec: this.media?.stats.codec, anchored: this.deps.anchor !== undefined }, 'call answered');
+  }
+
+  /**
+   * Media-inactivity timeout: a caller that should be sending RTP and has not for
+   * `mediaTimeoutMs` is gone (its BYE lost, its gateway crashed); the call is ended with BYE
+   * rather than holding a slot until the maximum duration. Checked a few times per timeout.
+   */
+  private watchMedia(): void {
+    const timeout = this.deps.mediaTimeoutMs ?? 0;
+    if (timeout <= 0) return;
+    const every = Math.max(100, Math.min(5000, Math.floor(timeout / 4)));
+    const check = (): void => {
+      if (this.ended || !this.media) return;
+      const silent = this.media.silentForMs();
+      if (silent >= timeout) {
+        this.log.warn({ silentMs: Math.round(silent) }, 'no RTP from the caller: ending the call');
+        this.hangupBy = 'gateway';
+        this.endCause = 'media-timeout';
+        void this.call.hangup();
+        return;
+      }
+      this.mediaWatch = this.deps.clock.setTimer(every, check);
+    };
+    this.mediaWatch = this.deps.clock.setTimer(every, check);
   }
 
   /** The echo endpoint answers the carrier directly (rtpengine.mode = "off"). */
@@ -208,6 +238,7 @@ export class CallSession {
     if (this.ended) return;
     this.ended = true;
     this.maxTimer?.cancel();
+    this.mediaWatch?.cancel();
     const stats = this.media?.stats;
     this.releaseMedia();
     this.deps.registry.remove(this.id);
@@ -221,7 +252,7 @@ export class CallSession {
       this.deps.cdrs.finish(this.admitted.account.id, this.id, {
         answeredAt: this.answeredAt === null ? null : new Date(this.answeredAt).toISOString(),
         endedAt: new Date(now).toISOString(),
-        endReason: reason,
+        endReason: this.endCause ?? reason,
         hangupBy: this.hangupBy,
         details: stats ? { media: stats } : {},
       });

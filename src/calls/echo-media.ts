@@ -32,8 +32,13 @@ export class EchoMedia {
     this.codec = r.codec;
     const sending = r.direction === 'sendrecv' || r.direction === 'sendonly';
     const remote = r.remote.address === '0.0.0.0' || r.remote.port === 0 ? null : r.remote;
-    this.endpoint.update(remote, sending);
+    this.endpoint.update(remote, sending, r.direction === 'sendrecv' || r.direction === 'recvonly');
     return { ok: true, sdp: r.answer };
+  }
+
+  /** How long the caller has been silent although it should be sending (media-inactivity timeout). */
+  silentForMs(): number {
+    return this.endpoint.silentForMs();
   }
 
   get stats(): { received: number; sent: number; codec: string | null } {

@@ -80,6 +80,11 @@ export const CONFIG_SCHEMA = {
       min: 0,
       max: 60_000,
     }),
+    media_timeout_ms: int(
+      60_000,
+      'An answered call whose caller sends no RTP for this long (while not on hold) is ended with BYE: a lost BYE must not leave a call up. 0 disables.',
+      { min: 0 },
+    ),
   },
   media: {
     $doc:

@@ -12,6 +12,9 @@ export class EchoEndpoint {
   private readonly ssrc = randomBytes(4).readUInt32BE(0);
   private latched: { address: string; port: number } | undefined;
   private sending = true;
+  /** Whether the caller is meant to send (not on inactive/recvonly hold): silence then means a dead call. */
+  private receiving = true;
+  private lastHeardAt: number;
   private closed = false;
   readonly stats = { received: 0, sent: 0 };
 
@@ -21,18 +24,30 @@ export class EchoEndpoint {
     private readonly release: () => void,
     /** Where the SDP said to send, used until the first packet arrives. */
     private remote: { address: string; port: number } | null,
+    private readonly now: () => number = () => performance.now(),
   ) {
+    this.lastHeardAt = now();
     socket.on('message', (packet, rinfo) => this.onPacket(packet, rinfo));
     socket.on('error', () => this.close());
   }
 
-  /** New SDP from a re-INVITE: new remote address, and whether we may send (hold). */
-  update(remote: { address: string; port: number } | null, sending: boolean): void {
+  /**
+   * New SDP (answer or re-INVITE): the remote address, whether we may send, and whether the
+   * caller is expected to send (false on hold with a=inactive or a=recvonly from the caller).
+   */
+  update(remote: { address: string; port: number } | null, sending: boolean, receiving: boolean): void {
     if (remote && (remote.address !== this.remote?.address || remote.port !== this.remote?.port)) {
       this.remote = remote;
       this.latched = undefined;
     }
     this.sending = sending;
+    if (receiving && !this.receiving) this.lastHeardAt = this.now();
+    this.receiving = receiving;
+  }
+
+  /** How long the caller has been silent although it should be sending; 0 while it need not send. */
+  silentForMs(): number {
+    return this.receiving && !this.closed ? this.now() - this.lastHeardAt : 0;
   }
 
   close(): void {
@@ -47,6 +62,7 @@ export class EchoEndpoint {
     // back with our SSRC written over its NTP timestamp would only confuse the far end.
     if (packet[1]! >= 192 && packet[1]! <= 223) return;
     this.stats.received++;
+    this.lastHeardAt = this.now();
     this.latched ??= { address: rinfo.address, port: rinfo.port };
     if (!this.sending) return;
     const target = this.latched ?? this.remote;

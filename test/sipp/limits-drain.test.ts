@@ -117,3 +117,16 @@ t.test('/metrics counts calls by outcome and /healthz reports the parts', async 
   t.same(Object.keys(body.checks).sort(), ['accepting', 'database', 'rtpengine', 'sip']);
   t.equal(body.checks.rtpengine?.ok, true, 'rtpengine answers ping');
 });
+
+t.test('a caller that stops sending RTP is hung up after calls.media_timeout_ms', async (t) => {
+  const gw = await gateway({ rest: '[calls]\nmedia_timeout_ms = 1500' });
+  t.teardown(() => gw.stop());
+  // uac-expect-bye sends no RTP at all and waits (up to 20 s) for the gateway's BYE.
+  const r = await runSipp({ scenario: 'uac-expect-bye.xml', target: target(gw), transport: 'u1', service: NUMBER });
+  t.equal(r.code, 0, `the gateway sent BYE${r.errors}`);
+  const db = new Database(join(gw.dir, 'kalem.db'), { readonly: true });
+  const row = db.prepare('SELECT end_reason, hangup_by FROM calls').get() as Record<string, unknown>;
+  db.close();
+  t.same(row, { end_reason: 'media-timeout', hangup_by: 'gateway' });
+  t.equal(gw.records('no RTP from the caller: ending the call').length, 1);
+});
