@@ -38,6 +38,12 @@ export interface BaresipOptions {
   maxSeconds?: number;
   /** Pass -s (SIP trace to stdout). */
   sipTrace?: boolean;
+  /**
+   * SRTP with SDES (module srtp.so), baresip's `mediaenc` account parameter: `srtp-mand` offers
+   * RTP/SAVP with a=crypto and refuses an answer without it; `srtp` offers RTP/AVP with a=crypto.
+   * Absent: plain RTP.
+   */
+  mediaenc?: 'srtp-mand' | 'srtp';
 }
 
 export class Baresip {
@@ -102,6 +108,7 @@ export class Baresip {
         `snd_path ${dir}`,
         'module_path /usr/lib/baresip/modules',
         'module g711.so',
+        ...(o.mediaenc ? ['module srtp.so'] : []),
         'module aufile.so',
         'module sndfile.so',
         'module_tmp account.so',
@@ -110,7 +117,8 @@ export class Baresip {
       ].join('\n'),
     );
     // regint=0: no REGISTER, the gateway is a trunk endpoint, not a registrar.
-    writeFileSync(join(dir, 'accounts'), `<sip:tls-caller@127.0.0.1>;regint=0;audio_codecs=${o.codecs ?? 'pcmu'};answermode=manual\n`);
+    const mediaenc = o.mediaenc ? `;mediaenc=${o.mediaenc}` : '';
+    writeFileSync(join(dir, 'accounts'), `<sip:tls-caller@127.0.0.1>;regint=0;audio_codecs=${o.codecs ?? 'pcmu'}${mediaenc};answermode=manual\n`);
     writeFileSync(join(dir, 'contacts'), '');
     const args = ['-f', dir, '-e', `/dial ${o.dial}`, '-t', String(o.maxSeconds ?? 25)];
     if (o.sipTrace) args.push('-s');

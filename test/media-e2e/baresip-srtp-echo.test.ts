@@ -2,10 +2,9 @@ import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { speechWav } from '../helpers/baresip.js';
+import { Baresip, speechWav } from '../helpers/baresip.js';
 import { TestCa } from '../helpers/certs.js';
 import { bestLagCorrelation, envelope, readWavPcm16 } from '../tls/audio-similarity.js';
-import { startSrtpCaller } from './baresip-srtp.js';
 import { cdrs, ECHO, mediaGateway } from './helpers.js';
 
 /**
@@ -42,7 +41,7 @@ t.test('baresip over TLS with SRTP (SDES) → rtpengine → echo: baresip hears 
   const speech = await speechWav(work, 'Hello, this is the Kalem gateway echo test over secure media. One, two, three, four, five.');
   const sent = readWavPcm16(speech);
 
-  const baresip = startSrtpCaller({ cafile: ca.caFile, audioSource: speech, dial: `sip:${ECHO}@127.0.0.1:${port};transport=tls`, mediaenc: 'srtp-mand' });
+  const baresip = Baresip.start({ cafile: ca.caFile, audioSource: speech, dial: `sip:${ECHO}@127.0.0.1:${port};transport=tls`, mediaenc: 'srtp-mand', sipTrace: true });
   t.teardown(() => baresip.close());
   const end = await baresip
     .waitFor(/SIP\/2\.0 200 OK\n(?:(?!SIP\/2\.0 |[A-Z]+ sips?:)[^\n]*\n)*?CSeq: \d+ BYE|session closed: .*/, 25_000)
