@@ -223,8 +223,8 @@ t.test('a half-open socket is found by the missing pong and dropped', async (t) 
     await standIn.close();
   });
   await client.connect({ url: standIn.url(), apiKey: keyBytes(KEY), timeoutMs: 3000 });
-  // Two intervals pass with pongs: the socket stays.
-  await new Promise((r) => setTimeout(r, 250));
+  // Two pings answered with pongs: the socket stays.
+  await standIn.latest.waitForPings(3, 3000);
   t.equal(client.state, 'open', 'answered pings keep the session');
   const started = performance.now();
   standIn.latest.freeze();

@@ -685,6 +685,29 @@ export class StandInConnection {
   private readonly openCalls = new Set<string>();
   private activeResponse: { id: string; cancelled: boolean } | null = null;
   private limitTimer: NodeJS.Timeout | null = null;
+  /** WebSocket pings received from the client (ws answers each with a pong by itself). */
+  pings = 0;
+  private readonly pingWaiters = new Set<{ n: number; resolve: () => void }>();
+
+  /** Resolves once the client has sent `n` pings; rejects after `timeoutMs`. */
+  waitForPings(n: number, timeoutMs: number): Promise<void> {
+    if (this.pings >= n) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const w = {
+        n,
+        resolve: () => {
+          clearTimeout(timer);
+          this.pingWaiters.delete(w);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        this.pingWaiters.delete(w);
+        reject(new Error(`fewer than ${n} pings within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pingWaiters.add(w);
+    });
+  }
 
   constructor(
     private readonly standIn: OpenAIRealtimeStandIn,
@@ -708,6 +731,10 @@ export class StandInConnection {
       tool_choice: 'auto',
     };
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    ws.on('ping', () => {
+      this.pings++;
+      for (const w of [...this.pingWaiters]) if (this.pings >= w.n) w.resolve();
+    });
     ws.on('close', () => {
       this.closed = true;
       this.stop();
