@@ -18,12 +18,12 @@
  * jitter the gateway and rtpengine add, with this program's own send-timer jitter shown next
  * to it).
  *
- * Shares no code with sip-call-rate.ts by import because that file exports nothing: cpuMs,
- * statusKb, loadAvg1, waitForSip and stopProcess are minimal copies of its helpers.
+ * Process plumbing (/proc readers, waiting for SIP, stopping children) is shared with
+ * sip-call-rate.ts through bench-process.ts.
  * Needs Debian's `sipp` (sip-tester), `rtpengine` (rtpengine-daemon), `timeout`; Linux only;
  * SIPp's play_pcap_audio uses a raw socket, so it runs as root (or with CAP_NET_RAW).
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,6 +36,7 @@ import { openProvisioning } from '../../src/app/open-app.js';
 import { createMasterKeyFile } from '../../src/crypto/master-key.js';
 import { freePort } from '../helpers/ports.js';
 import { SCENARIOS } from '../helpers/sipp.js';
+import { cpuMs, lastStats, loadAvg1, statusKb, stopProcess, waitForSip } from './bench-process.js';
 
 const NUMBER = '+14155550100';
 const SCENARIO = join(SCENARIOS, 'bench-uac-echo-rtp.xml');
@@ -85,34 +86,6 @@ function parseOptions(argv: string[]): Options {
 // ---------------------------------------------------------------------------------------------
 // /proc readers (copied from sip-call-rate.ts, which exports nothing)
 
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** utime + stime of a process (all its threads) in ms, or undefined once it is gone. */
-function cpuMs(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-  } catch {
-    return undefined;
-  }
-}
-
-function rssKb(pid: number): number | undefined {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Busy and total jiffies of all CPUs (/proc/stat): the machine's load during a step. */
 function machineJiffies(): { busy: number; total: number } {
   const v = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
@@ -120,7 +93,6 @@ function machineJiffies(): { busy: number; total: number } {
   return { busy: total - (v[3] ?? 0) - (v[4] ?? 0), total };
 }
 
-const loadAvg1 = (): number => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 
 /** The daemon's rtpengine: a child whose command name is rtpengine (setpriv execs it in place). */
 function rtpenginePid(daemonPid: number): number | undefined {
@@ -207,52 +179,6 @@ port_max = 65499
     app.close();
   }
   return { dir, logPath: join(dir, 'daemon.log'), dbPath, sipPort };
-}
-
-/** Resolves once the daemon answers an OPTIONS (copied from sip-call-rate.ts; bounded, 20 s). */
-async function waitForSip(port: number, child: ChildProcess): Promise<void> {
-  const sock = createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
-  const local = sock.address().port;
-  try {
-    for (let i = 0; i < 100; i++) {
-      if (child.exitCode !== null) throw new Error(`daemon exited with code ${child.exitCode} before listening`);
-      const msg = [
-        `OPTIONS sip:${NUMBER}@127.0.0.1:${port} SIP/2.0`,
-        `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bK-ready-${i};rport`,
-        `From: <sip:bench@127.0.0.1:${local}>;tag=b${i}`,
-        `To: <sip:${NUMBER}@127.0.0.1:${port}>`,
-        `Call-ID: echo-bench-ready-${i}@127.0.0.1`,
-        'CSeq: 1 OPTIONS',
-        'Max-Forwards: 70',
-        'Content-Length: 0',
-        '',
-        '',
-      ].join('\r\n');
-      sock.send(msg, port, '127.0.0.1');
-      const got = await Promise.race([once(sock, 'message').then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 200))]);
-      if (got) return;
-    }
-    throw new Error('daemon did not answer OPTIONS within 20 s');
-  } finally {
-    sock.close();
-  }
-}
-
-/** SIGTERM, then SIGKILL after graceMs (copied from sip-call-rate.ts, shortened). */
-async function stopProcess(child: ChildProcess | undefined, graceMs = 10_000): Promise<string> {
-  if (!child) return 'not started';
-  if (child.exitCode !== null || child.signalCode !== null) return `had already exited (code ${child.exitCode}, signal ${child.signalCode})`;
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  child.kill('SIGTERM');
-  let killed = false;
-  const timer = setTimeout(() => {
-    killed = true;
-    child.kill('SIGKILL');
-  }, graceMs);
-  const [code, signal] = await exited;
-  clearTimeout(timer);
-  return killed ? 'was SIGKILLed after not exiting on SIGTERM' : `exited with ${code ?? `signal ${signal}`}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -418,12 +344,6 @@ interface StepResult {
   sippExit: number | null;
 }
 
-function lastStats(path: string): Record<string, string> {
-  const rows = readFileSync(path, 'utf8').trim().split('\n');
-  const head = (rows[0] ?? '').split(';');
-  const last = (rows.at(-1) ?? '').split(';');
-  return Object.fromEntries(head.map((h, i) => [h, last[i] ?? '']));
-}
 
 function maxRowid(dbPath: string): number {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
@@ -490,8 +410,8 @@ async function runStep(gw: Gateway, rtpPid: number, idle: { daemonKb: number; rt
   let rPeak = 0;
   let load1Max = 0;
   const sampler = setInterval(() => {
-    dPeak = Math.max(dPeak, rssKb(gw.pid) ?? 0);
-    rPeak = Math.max(rPeak, rssKb(rtpPid) ?? 0);
+    dPeak = Math.max(dPeak, statusKb(gw.pid, 'VmRSS') ?? 0);
+    rPeak = Math.max(rPeak, statusKb(rtpPid, 'VmRSS') ?? 0);
     load1Max = Math.max(load1Max, loadAvg1());
   }, SAMPLE_MS);
   // The probe starts once all N calls should be up (ramp plus 2 s) and ends well inside the hold.
@@ -589,7 +509,7 @@ async function main(): Promise<number> {
   try {
     if (child.pid === undefined) throw new Error('could not start the daemon');
     const gw: Gateway = { ...setUp, child, pid: child.pid };
-    await waitForSip(gw.sipPort, child);
+    await waitForSip(gw.sipPort, child, NUMBER);
     let rtpPid: number | undefined;
     for (let i = 0; i < 100 && rtpPid === undefined; i++) {
       rtpPid = rtpenginePid(gw.pid);
@@ -600,7 +520,7 @@ async function main(): Promise<number> {
     const warm = await probeCall(gw.sipPort, 2);
     if (!warm.ok) throw new Error(`warm-up probe call failed: ${warm.error ?? '?'}`);
     await new Promise((r) => setTimeout(r, 2000));
-    const idle = { daemonKb: rssKb(gw.pid) ?? 0, rtpKb: rssKb(rtpPid) ?? 0 };
+    const idle = { daemonKb: statusKb(gw.pid, 'VmRSS') ?? 0, rtpKb: statusKb(rtpPid, 'VmRSS') ?? 0 };
     // Idle CPU (timers, rtpengine's own loops): part of every step's figure, worth seeing alone.
     const idleD0 = cpuMs(gw.pid) ?? 0;
     const idleR0 = cpuMs(rtpPid) ?? 0;

@@ -19,7 +19,6 @@
  * Needs Debian's `sipp` (sip-tester) and `timeout` (coreutils) on PATH; Linux only (/proc).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +30,7 @@ import { openProvisioning } from '../../src/app/open-app.js';
 import { createMasterKeyFile } from '../../src/crypto/master-key.js';
 import { freePort } from '../helpers/ports.js';
 import { SCENARIOS } from '../helpers/sipp.js';
+import { cpuMs, lastStats, loadAvg1, statusKb, stopProcess, waitForSip } from './bench-process.js';
 
 const NUMBER = '+14155550100';
 const SCENARIO = join(SCENARIOS, 'bench-uac-invite-bye.xml');
@@ -100,37 +100,7 @@ function parseOptions(argv: string[]): Options {
 }
 
 // ---------------------------------------------------------------------------------------------
-// /proc readers. Linux only; the CPU times are in clock ticks (CLK_TCK, usually 100 per second).
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** utime + stime of a process in ms, or undefined once it is gone. */
-function cpuMs(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK; // fields 14 and 15
-  } catch {
-    return undefined;
-  }
-}
-
-/** A kB field of /proc/<pid>/status (VmRSS, VmHWM), or undefined once the process is gone. */
-function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
-  try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+// /proc readers beyond bench-process.ts. Linux only.
 
 /** The first child of a process (SIPp under `timeout`). */
 function childPid(pid: number): number | undefined {
@@ -142,7 +112,6 @@ function childPid(pid: number): number | undefined {
   }
 }
 
-const loadAvg1 = (): number => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 
 /**
  * UDP datagrams the kernel dropped because a socket's receive buffer was full (RcvbufErrors in
@@ -227,39 +196,6 @@ mode = "off"
   return { dir, logPath: join(dir, 'daemon.log'), dbPath, sipPort };
 }
 
-/** Resolves once the daemon answers an OPTIONS on its UDP port (bounded: 100 tries, 20 s). */
-async function waitForSip(port: number, child: ChildProcess): Promise<void> {
-  const sock = createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
-  const local = sock.address().port;
-  try {
-    for (let i = 0; i < 100; i++) {
-      if (child.exitCode !== null) throw new Error(`daemon exited with code ${child.exitCode} before listening`);
-      const branch = `z9hG4bK-bench-${i}`;
-      const msg = [
-        `OPTIONS sip:${NUMBER}@127.0.0.1:${port} SIP/2.0`,
-        `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=${branch};rport`,
-        `From: <sip:bench@127.0.0.1:${local}>;tag=b${i}`,
-        `To: <sip:${NUMBER}@127.0.0.1:${port}>`,
-        `Call-ID: bench-ready-${i}@127.0.0.1`,
-        'CSeq: 1 OPTIONS',
-        'Max-Forwards: 70',
-        'Content-Length: 0',
-        '',
-        '',
-      ].join('\r\n');
-      sock.send(msg, port, '127.0.0.1');
-      const got = await Promise.race([
-        once(sock, 'message').then(() => true),
-        new Promise<false>((r) => setTimeout(() => r(false), 200)),
-      ]);
-      if (got) return;
-    }
-    throw new Error('daemon did not answer OPTIONS within 20 s');
-  } finally {
-    sock.close();
-  }
-}
 
 async function startGateway(g: Omit<Gateway, 'child' | 'pid'>, nodeArgs: string[]): Promise<Gateway> {
   const log = openSync(g.logPath, 'a');
@@ -270,27 +206,10 @@ async function startGateway(g: Omit<Gateway, 'child' | 'pid'>, nodeArgs: string[
   if (child.pid === undefined) throw new Error('could not start the daemon');
   const gw = { ...g, child, pid: child.pid };
   running.daemon = child;
-  await waitForSip(g.sipPort, child);
+  await waitForSip(g.sipPort, child, NUMBER);
   return gw;
 }
 
-/** SIGTERM (the daemon drains for at most drain_timeout_ms), then SIGKILL after graceMs. */
-async function stopProcess(child: ChildProcess | undefined, graceMs = 10_000): Promise<string> {
-  if (!child) return 'not started';
-  if (child.exitCode !== null || child.signalCode !== null) return `had already exited (code ${child.exitCode}, signal ${child.signalCode})`;
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  const t0 = performance.now();
-  child.kill('SIGTERM');
-  let killed = false;
-  const timer = setTimeout(() => {
-    killed = true;
-    child.kill('SIGKILL');
-  }, graceMs);
-  const [code, signal] = await exited;
-  clearTimeout(timer);
-  const after = `${((performance.now() - t0) / 1000).toFixed(1)} s after SIGTERM`;
-  return killed ? `did not exit within ${graceMs / 1000} s of SIGTERM: SIGKILLed` : `exited with code ${code ?? `signal ${signal}`} ${after}`;
-}
 
 interface CdrCounts {
   total: number;
@@ -360,13 +279,6 @@ interface StepResult {
   logProblems: string[];
 }
 
-/** SIPp's statistics CSV: the last row, by column name. */
-function lastStats(path: string): Record<string, string> {
-  const rows = readFileSync(path, 'utf8').trim().split('\n');
-  const head = (rows[0] ?? '').split(';');
-  const last = (rows.at(-1) ?? '').split(';');
-  return Object.fromEntries(head.map((h, i) => [h, last[i] ?? '']));
-}
 
 function percentile(sorted: number[], p: number): number | undefined {
   if (sorted.length === 0) return undefined;

@@ -1,0 +1,101 @@
+/**
+ * Process and SIPp plumbing shared by the benchmark programs in this folder: /proc readers
+ * (Linux only; CPU times come in clock ticks, CLK_TCK), waiting for the daemon to answer SIP,
+ * stopping a child process, and reading SIPp's statistics file.
+ */
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** utime + stime of a process (all its threads) in ms, or undefined once it is gone. */
+export function cpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK; // fields 14 and 15
+  } catch {
+    return undefined;
+  }
+}
+
+/** A kB field of /proc/<pid>/status (VmRSS, VmHWM), or undefined once the process is gone. */
+export function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const loadAvg1 = (): number => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+
+/** Resolves once the daemon answers an OPTIONS on its UDP port (bounded: 100 tries, 20 s). */
+export async function waitForSip(port: number, child: ChildProcess, number: string): Promise<void> {
+  const sock = createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  const local = sock.address().port;
+  try {
+    for (let i = 0; i < 100; i++) {
+      if (child.exitCode !== null) throw new Error(`daemon exited with code ${child.exitCode} before listening`);
+      const msg = [
+        `OPTIONS sip:${number}@127.0.0.1:${port} SIP/2.0`,
+        `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bK-bench-${i};rport`,
+        `From: <sip:bench@127.0.0.1:${local}>;tag=b${i}`,
+        `To: <sip:${number}@127.0.0.1:${port}>`,
+        `Call-ID: bench-ready-${i}-${local}@127.0.0.1`,
+        'CSeq: 1 OPTIONS',
+        'Max-Forwards: 70',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n');
+      sock.send(msg, port, '127.0.0.1');
+      const got = await Promise.race([
+        once(sock, 'message').then(() => true),
+        new Promise<false>((r) => setTimeout(() => r(false), 200)),
+      ]);
+      if (got) return;
+    }
+    throw new Error('daemon did not answer OPTIONS within 20 s');
+  } finally {
+    sock.close();
+  }
+}
+
+/** SIGTERM (the daemon drains for at most drain_timeout_ms), then SIGKILL after graceMs. */
+export async function stopProcess(child: ChildProcess | undefined, graceMs = 10_000): Promise<string> {
+  if (!child) return 'not started';
+  if (child.exitCode !== null || child.signalCode !== null) return `had already exited (code ${child.exitCode}, signal ${child.signalCode})`;
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  const t0 = performance.now();
+  child.kill('SIGTERM');
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    child.kill('SIGKILL');
+  }, graceMs);
+  const [code, signal] = await exited;
+  clearTimeout(timer);
+  const after = `${((performance.now() - t0) / 1000).toFixed(1)} s after SIGTERM`;
+  return killed ? `did not exit within ${graceMs / 1000} s of SIGTERM: SIGKILLed` : `exited with code ${code ?? `signal ${signal}`} ${after}`;
+}
+
+/** SIPp's statistics CSV: the last row, by column name. */
+export function lastStats(path: string): Record<string, string> {
+  const rows = readFileSync(path, 'utf8').trim().split('\n');
+  const head = (rows[0] ?? '').split(';');
+  const last = (rows.at(-1) ?? '').split(';');
+  return Object.fromEntries(head.map((h, i) => [h, last[i] ?? '']));
+}
