@@ -18,7 +18,7 @@
 import { DEFAULT_CODECS, TELEPHONE_EVENT, formatMatches, offeredFormats, type CodecSpec, type OfferedFormat } from './codecs.js';
 import { isNullAddress, usesIce } from './hold.js';
 import type { LocalSdpSession } from './local-session.js';
-import { isRtpProto, parseSdp } from './parse.js';
+import { emptyMedia, isRtpProto, parseSdp } from './parse.js';
 import { serializeSdp } from './serialize.js';
 import {
   SdpError,
@@ -236,25 +236,8 @@ function buildAnswer(offer: SessionDescription, choice: Choice, direction: SdpDi
   const addrType = address.includes(':') ? 'IP6' : 'IP4';
   const session = options.session;
   const media: SdpMedia[] = offer.media.map((m, i) => {
-    const base: SdpMedia = {
-      type: m.type,
-      port: 0,
-      portCount: null,
-      proto: m.proto,
-      // §6: a rejected stream still lists at least one format; the offer's first will do.
-      formats: m.formats.slice(0, 1),
-      information: null,
-      connection: null,
-      bandwidths: [],
-      key: null,
-      rtpmaps: [],
-      fmtps: [],
-      ptime: null,
-      maxptime: null,
-      direction: null,
-      crypto: [],
-      attributes: [],
-    };
+    // §6: a rejected stream still lists at least one format; the offer's first will do.
+    const base: SdpMedia = emptyMedia(m.type, 0, m.proto, m.formats.slice(0, 1));
     if (i !== choice.index) return base;
     const { codec, dtmf } = choice;
     const accepted: SdpMedia = {

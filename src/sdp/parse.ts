@@ -100,6 +100,11 @@ function parseMediaLine(value: string, at: LineError): SdpMedia {
       if (!/^\d{1,3}$/.test(fmt) || Number(fmt) > 127) at.fail(`format ${JSON.stringify(fmt)} is not an RTP payload type (0-127)`);
     }
   }
+  return emptyMedia(type, port, proto, formats, portCount);
+}
+
+/** An m= section with nothing but its m= line (attributes are filled in by the caller). */
+export function emptyMedia(type: string, port: number, proto: string, formats: string[], portCount: number | null = null): SdpMedia {
   return {
     type,
     port,
