@@ -59,6 +59,8 @@ export interface PacerStats {
 interface Queued {
   readonly payload: Uint8Array;
   readonly tag: string | undefined;
+  /** Set for RFC 4733 event packets: they share one timestamp, that of the event's first slot. */
+  readonly event?: { readonly payloadType: number; readonly first: boolean; readonly group: { timestamp: number | null } };
 }
 
 export class Pacer {
@@ -99,10 +101,25 @@ export class Pacer {
     this.queue.push({ payload, tag });
   }
 
-  /** Drops every queued frame at once (barge-in); returns how many. The next frame has the marker. */
+  /**
+   * Queues the packets of one RFC 4733 event (a DTMF key press, see dtmf.ts) to go out in
+   * consecutive slots, in place of audio: all carry the RTP timestamp of the first one's slot
+   * (RFC 4733 §2.5.1.1), the first has the marker, and the audio after it starts a new talkspurt.
+   */
+  enqueueEvent(payloads: readonly Uint8Array[], payloadType: number): void {
+    if (!Number.isInteger(payloadType) || payloadType < 0 || payloadType > 127) throw new TypeError(`payloadType must be 0..127, got ${payloadType}`);
+    const group = { timestamp: null as number | null };
+    payloads.forEach((payload, i) => this.queue.push({ payload, tag: undefined, event: { payloadType, first: i === 0, group } }));
+  }
+
+  /**
+   * Drops every queued audio frame at once (barge-in); returns how many. The next frame has the
+   * marker. Queued event packets stay: a key press cut short would never send its end.
+   */
   flush(): number {
-    const dropped = this.queuedFrames;
-    this.queue = [];
+    const kept = this.queue.slice(this.head).filter((q) => q.event !== undefined);
+    const dropped = this.queuedFrames - kept.length;
+    this.queue = kept;
     this.head = 0;
     this.inTalkspurt = false;
     this.stats.flushed += dropped;
@@ -143,17 +160,21 @@ export class Pacer {
         continue;
       }
       this.head++;
+      const slotTs = (this.initialTs + this.slot * this.tsPerFrame) >>> 0;
+      const event = next.event;
+      if (event !== undefined) event.group.timestamp ??= slotTs;
       out.push({
-        marker: !this.inTalkspurt,
-        payloadType: this.options.payloadType,
+        marker: event === undefined ? !this.inTalkspurt : event.first,
+        payloadType: event === undefined ? this.options.payloadType : event.payloadType,
         sequenceNumber: this.seq,
-        timestamp: (this.initialTs + this.slot * this.tsPerFrame) >>> 0,
+        timestamp: event === undefined ? slotTs : (event.group.timestamp ?? slotTs),
         ssrc: this.options.ssrc,
         payload: next.payload,
         dueMs: this.startMs + this.slot * this.frameMs,
         tag: next.tag,
       });
-      this.inTalkspurt = true;
+      // Audio after an event is a new talkspurt (marker), as after silence.
+      this.inTalkspurt = event === undefined;
       this.seq = (this.seq + 1) & 0xffff;
       this.stats.sent++;
     }

@@ -303,3 +303,78 @@ t.test('bad options are TypeErrors', async (t) => {
   t.throws(() => new JitterBuffer({ clockRate: 8000, frameMs: 0.3 }), TypeError);
   t.throws(() => new JitterBuffer({ clockRate: 8000, concealment: 'noise' as never }), TypeError);
 });
+
+// ───────────── eager playout (feeding a speech model) ─────────────
+
+const eager = (o: Partial<JitterBufferOptions> = {}): JitterBuffer =>
+  new JitterBuffer({ clockRate: 8000, minDepthMs: 40, maxDepthMs: 200, playout: 'eager', ...o });
+
+/** Pushes a packet and returns what became ready at once (packet numbers). */
+function pushEager(jb: JitterBuffer, p: Pkt, at: number): string[] {
+  jb.push(p, at);
+  const out: string[] = [];
+  for (let f = jb.takeReady(); f !== null; f = jb.takeReady()) out.push(show(f));
+  return out;
+}
+
+t.test('eager: every in-order packet is ready the moment it arrives (no priming delay)', async (t) => {
+  const jb = eager();
+  for (let i = 0; i < 100; i++) t.same(pushEager(jb, pkt(i), i * 20), [String(i & 0xff)], `packet ${i}`);
+  t.same(jb.takeOverdue(2000), [], 'nothing is ever overdue on a clean stream');
+  t.equal(jb.toJSON().played, 100);
+  t.equal(jb.toJSON().lost, 0);
+});
+
+t.test('eager: a reordered pair is held only until the missing packet comes, then both go in order', async (t) => {
+  const jb = eager();
+  t.same(pushEager(jb, pkt(0), 0), ['0']);
+  t.same(pushEager(jb, pkt(2), 40), [], '2 waits for 1');
+  t.same(jb.takeOverdue(50), [], 'inside the 40 ms reorder window nothing is given up');
+  t.same(pushEager(jb, pkt(1), 55), ['1', '2']);
+  t.equal(jb.toJSON().lost, 0);
+});
+
+t.test('eager: a lost packet is concealed once a later one has waited the reorder window', async (t) => {
+  const jb = eager();
+  pushEager(jb, pkt(0), 0);
+  pushEager(jb, pkt(1), 20);
+  t.same(pushEager(jb, pkt(3), 60), []);
+  t.same(pushEager(jb, pkt(4), 80), []);
+  t.same(jb.takeOverdue(99).map(show), [], 'not yet: 39 ms');
+  t.same(jb.takeOverdue(100).map(show), ['-'], 'one silence frame for the one lost slot');
+  const ready: string[] = [];
+  for (let f = jb.takeReady(); f !== null; f = jb.takeReady()) ready.push(show(f));
+  t.same(ready, ['3', '4']);
+  t.equal(jb.toJSON().lost, 1);
+  t.same(pushEager(jb, pkt(2), 120), [], 'the lost packet arriving late is dropped');
+  t.equal(jb.toJSON().late, 1);
+});
+
+t.test('eager: a pause in sending (timestamps jump ahead, buffer empty) plays on at once', async (t) => {
+  const jb = eager();
+  for (let i = 0; i < 10; i++) pushEager(jb, pkt(i), i * 20);
+  // 30 frames of silence suppression, then the sender resumes with timestamps 600 ms on.
+  t.same(pushEager(jb, { ...pkt(40), sequenceNumber: (1000 + 10) & 0xffff }, 800), ['40']);
+  t.same(pushEager(jb, { ...pkt(41), sequenceNumber: (1000 + 11) & 0xffff }, 820), ['41']);
+  t.equal(jb.toJSON().lost, 0, 'a pause is not loss');
+});
+
+t.test('eager: an SSRC change continues without a held margin', async (t) => {
+  const jb = eager();
+  for (let i = 0; i < 5; i++) pushEager(jb, pkt(i), i * 20);
+  t.same(pushEager(jb, pkt(0, { ssrc: 0x2222, seq0: 7, ts0: 9 }), 100), ['0']);
+  t.same(pushEager(jb, pkt(1, { ssrc: 0x2222, seq0: 7, ts0: 9 }), 120), ['1']);
+});
+
+t.test('eager: a long gap conceals at most maxConcealFrames frames', async (t) => {
+  const jb = eager();
+  pushEager(jb, pkt(0), 0);
+  pushEager(jb, pkt(8), 160);
+  t.equal(jb.takeOverdue(200, 5).length, 5);
+  t.equal(jb.toJSON().lost, 7);
+  t.equal(show(jb.takeReady()), '8');
+});
+
+t.test('playout must be paced or eager', async (t) => {
+  t.throws(() => new JitterBuffer({ clockRate: 8000, playout: 'fast' as never }), /playout/);
+});

@@ -183,3 +183,31 @@ t.test('after an event-loop stall listeners learn how many frames elapsed', asyn
   t.same(seen[6], [200, 1], 'and the next tick is back on the grid');
   frameClock.close();
 });
+
+t.test('RFC 4733 events go out in consecutive slots with one timestamp, marker on the first', async (t) => {
+  const p = new Pacer({ ssrc: 7, payloadType: 0, timestampPerFrame: 160, startMs: 0, initialSequence: 10, initialTimestamp: 1000 });
+  p.enqueue(frame(1));
+  p.enqueueEvent([Uint8Array.of(5, 0, 0, 160), Uint8Array.of(5, 0, 1, 64), Uint8Array.of(5, 0x80, 1, 64)], 101);
+  p.enqueue(frame(2));
+  const out = p.take(80); // slots 0..4
+  t.same(
+    out.map((x) => [x.payloadType, x.marker, x.timestamp, x.sequenceNumber]),
+    [
+      [0, true, 1000, 10],
+      [101, true, 1160, 11],
+      [101, false, 1160, 12],
+      [101, false, 1160, 13],
+      [0, true, 1640, 14],
+    ],
+    'audio, the event at the timestamp of its first slot, then audio as a new talkspurt',
+  );
+});
+
+t.test('flush drops queued audio but keeps a key press in progress', async (t) => {
+  const p = new Pacer({ ssrc: 7, payloadType: 0, timestampPerFrame: 160, startMs: 0, initialSequence: 0, initialTimestamp: 0 });
+  p.enqueue(frame(1));
+  p.enqueueEvent([Uint8Array.of(1, 0, 0, 160), Uint8Array.of(1, 0x80, 0, 160)], 101);
+  p.enqueue(frame(2));
+  t.equal(p.flush(), 2, 'two audio frames dropped');
+  t.same(p.take(40).map((x) => x.payloadType), [101, 101]);
+});
