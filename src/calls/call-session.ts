@@ -7,8 +7,8 @@ import type { CallEndReason, IncomingCall } from '../sip/sip-engine.js';
 import type { CallRepository } from '../tenancy/ports.js';
 import type { Admission } from './admission.js';
 import type { CallRegistry } from './call-registry.js';
-import { AnchoredEchoMedia } from './anchored-echo-media.js';
-import { EchoMedia } from './echo-media.js';
+import { AnchoredMedia } from './anchored-media.js';
+import { DirectMedia } from './direct-media.js';
 import type { MediaAnchorPort } from './media-anchor-port.js';
 
 export interface CallSessionDeps {
@@ -45,7 +45,7 @@ type Accepted = Extract<Admission, { kind: 'accept' }>;
  */
 export class CallSession {
   readonly id = newId('call');
-  private media: EchoMedia | AnchoredEchoMedia | undefined;
+  private media: DirectMedia | AnchoredMedia | undefined;
   private maxTimer: TimerHandle | undefined;
   private mediaWatch: TimerHandle | undefined;
   /** A more precise CDR end reason than the SIP one (media-timeout, max-duration). */
@@ -148,7 +148,7 @@ export class CallSession {
 
   /** The echo endpoint answers the carrier directly (rtpengine.mode = "off"). */
   private async setupDirect(offer: string): Promise<string | null> {
-    const media = await EchoMedia.open(this.deps.rtp, this.deps.sdpAddress(this.call));
+    const media = await DirectMedia.open(this.deps.rtp, this.deps.sdpAddress(this.call));
     if (this.ended) {
       media.close();
       return null;
@@ -171,7 +171,7 @@ export class CallSession {
   /** carrier offer → rtpengine → our endpoint on 127.0.0.1 → rtpengine → the carrier's answer. */
   private async setupAnchored(anchor: NonNullable<CallSessionDeps['anchor']>, offer: string): Promise<string | null> {
     const info = this.call.info;
-    const media = await AnchoredEchoMedia.open(
+    const media = await AnchoredMedia.open(
       anchor.rtp,
       anchor.port,
       {
@@ -213,7 +213,7 @@ export class CallSession {
    */
   mediaLost(): void {
     if (this.ended) return;
-    if (this.media instanceof AnchoredEchoMedia) this.media.mediaLost();
+    if (this.media instanceof AnchoredMedia) this.media.mediaLost();
     this.log.warn('rtpengine lost the media of this call: ending it');
     this.hangupBy = 'gateway';
     this.endWith(503, 'Service Unavailable', 'rtpengine died', { 'Retry-After': String(this.deps.retryAfterS ?? 30) });
@@ -263,11 +263,11 @@ export class CallSession {
     this.deps.onEnded?.({ answered: this.answeredAt !== null, reason, durationMs: now - this.startedAt });
   }
 
-  /** Closes our endpoint and, behind rtpengine, deletes the call there (once; see AnchoredEchoMedia). */
+  /** Closes our endpoint and, behind rtpengine, deletes the call there (once; see AnchoredMedia). */
   private releaseMedia(): void {
     const media = this.media;
     if (!media) return;
-    if (media instanceof EchoMedia) {
+    if (media instanceof DirectMedia) {
       media.close();
       return;
     }

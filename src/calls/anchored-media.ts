@@ -6,8 +6,9 @@ import {
   serializeSdp,
   type NegotiatedCodec,
 } from '../sdp/index.js';
-import { EchoEndpoint } from '../media/echo-endpoint.js';
+import type { CodecSpec } from '../sdp/codecs.js';
 import type { RtpPortAllocator } from '../media/port-allocator.js';
+import { echoLeg, type LegEndpoint, type LegEndpointFactory } from './leg-endpoint.js';
 import { isRejected, isRetryable, type MediaAnchorPort } from './media-anchor-port.js';
 
 /** Where our internal leg lives: rtpengine's `internal` interface talks to us on loopback only. */
@@ -28,8 +29,9 @@ export interface AnchorIds {
 export type MediaAnswer = { ok: true; sdp: string } | { ok: false; status: number; reason: string; why: string; retryable: boolean };
 
 /**
- * The echo agent behind rtpengine. rtpengine faces the carrier (RTP or SRTP, whatever it
- * offered); our echo endpoint gets a plain RTP/AVP leg on 127.0.0.1:
+ * A call's media behind rtpengine. rtpengine faces the carrier (RTP or SRTP, whatever it
+ * offered); our endpoint (the echo, or the Realtime bridge's RTP endpoint; see
+ * leg-endpoint.ts) gets a plain RTP/AVP leg on 127.0.0.1:
  *
  *   carrier offer → anchor.offer → internal offer → negotiate (our endpoint) → + a=rtcp-mux
  *                 → anchor.answer → the SDP for the carrier's 200 OK
@@ -42,7 +44,7 @@ export type MediaAnswer = { ok: true; sdp: string } | { ok: false; status: numbe
  * re-INVITEs (hold, unhold, a new codec or transport) go through rtpengine like the first offer:
  * offer → our endpoint renegotiates → answer, and the 200 carries what rtpengine answered.
  */
-export class AnchoredEchoMedia {
+export class AnchoredMedia<E extends LegEndpoint = LegEndpoint> {
   private codec: NegotiatedCodec | null = null;
   private readonly session = new LocalSdpSession();
   private carrierSdp: string | null = null;
@@ -52,16 +54,27 @@ export class AnchoredEchoMedia {
   private releasing: Promise<void> | undefined;
 
   private constructor(
-    private readonly endpoint: EchoEndpoint,
+    readonly endpoint: E,
     private readonly anchor: MediaAnchorPort,
     private readonly ids: AnchorIds,
     private readonly log: Logger,
+    private readonly codecs: readonly CodecSpec[] | undefined,
   ) {}
 
-  /** Binds our internal-leg socket on 127.0.0.1 from the allocator's range. */
-  static async open(rtp: RtpPortAllocator, anchor: MediaAnchorPort, ids: AnchorIds, log: Logger): Promise<AnchoredEchoMedia> {
-    const { socket, port, release } = await rtp.bind();
-    return new AnchoredEchoMedia(new EchoEndpoint(socket, port, release, null), anchor, ids, log);
+  /**
+   * Binds our internal-leg socket on 127.0.0.1 from the allocator's range and builds the
+   * endpoint on it (the echo by default). `codecs` limits what our endpoint accepts.
+   */
+  static async open<E extends LegEndpoint>(
+    rtp: RtpPortAllocator,
+    anchor: MediaAnchorPort,
+    ids: AnchorIds,
+    log: Logger,
+    options: { endpoint?: LegEndpointFactory<E>; codecs?: readonly CodecSpec[] } = {},
+  ): Promise<AnchoredMedia<E>> {
+    const bound = await rtp.bind();
+    const factory = options.endpoint ?? (echoLeg as unknown as LegEndpointFactory<E>);
+    return new AnchoredMedia(factory(bound), anchor, ids, log, options.codecs);
   }
 
   /** The initial offer/answer through rtpengine: resolves with the SDP for the carrier's 200. */
@@ -118,8 +131,13 @@ export class AnchoredEchoMedia {
     return this.endpoint.silentForMs();
   }
 
-  get stats(): { received: number; sent: number; codec: string | null; anchored: true } {
+  get stats(): Record<string, unknown> & { received: number; sent: number; codec: string | null; anchored: true } {
     return { ...this.endpoint.stats, codec: this.codec && `${this.codec.name}/${this.codec.clockRate}`, anchored: true };
+  }
+
+  /** The codec negotiated on our leg (null before the answer). */
+  get negotiatedCodec(): NegotiatedCodec | null {
+    return this.codec;
   }
 
   /** Resolves once every rtpengine command queued so far has settled (re-INVITE updates included). */
@@ -168,12 +186,11 @@ export class AnchoredEchoMedia {
       local: { address: INTERNAL_ADDRESS, port: this.endpoint.port },
       session: this.session,
       current: this.codec,
+      ...(this.codecs ? { codecs: this.codecs } : {}),
     });
     if (!r.ok) return { ok: false, reason: r.reason };
     this.codec = r.codec;
-    const sending = r.direction === 'sendrecv' || r.direction === 'sendonly';
-    const remote = r.remote.address === '0.0.0.0' || r.remote.port === 0 ? null : r.remote;
-    this.endpoint.update(remote, sending, r.direction === 'sendrecv' || r.direction === 'recvonly');
+    this.endpoint.apply(r);
     // rtpengine offers rtcp-mux; without it in our answer it would send RTCP to our port + 1.
     return { ok: true, sdp: offersRtcpMux(offer) ? withRtcpMux(r.answer, r.mediaIndex) : r.answer };
   }

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { Writable } from 'node:stream';
-import { AnchoredEchoMedia } from '../../src/calls/anchored-echo-media.js';
+import { AnchoredMedia } from '../../src/calls/anchored-media.js';
 import type { MediaAnchorPort } from '../../src/calls/media-anchor-port.js';
 import { createLogger } from '../../src/core/logger.js';
 import { RtpPortAllocator } from '../../src/media/port-allocator.js';
@@ -46,12 +46,12 @@ class CountingAnchor implements MediaAnchorPort {
 
 let callSeq = 0;
 
-async function setup(t: Test): Promise<{ anchor: CountingAnchor; media: AnchoredEchoMedia; callId: string; carrierOffer: (direction?: string) => string; carrier: Awaited<ReturnType<typeof udpSocket>> }> {
+async function setup(t: Test): Promise<{ anchor: CountingAnchor; media: AnchoredMedia; callId: string; carrierOffer: (direction?: string) => string; carrier: Awaited<ReturnType<typeof udpSocket>> }> {
   const rtp = await startManaged(t);
   const anchor = new CountingAnchor(new MediaAnchor(rtp.client, { interfaces: rtp.interfaces }));
   const callId = `anchored-echo-${process.pid}-${++callSeq}@test`;
   const ports = new RtpPortAllocator('127.0.0.1', 41000, 41999);
-  const media = await AnchoredEchoMedia.open(ports, anchor, { callId, fromTag: 'carrier-tag', toTag: 'our-tag', carrierSource: '127.0.0.1' }, log);
+  const media = await AnchoredMedia.open(ports, anchor, { callId, fromTag: 'carrier-tag', toTag: 'our-tag', carrierSource: '127.0.0.1' }, log);
   t.teardown(() => media.release());
   const carrier = await udpSocket(t);
   const carrierOffer = (direction = 'sendrecv'): string =>
