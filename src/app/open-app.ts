@@ -9,6 +9,7 @@ import { Keyring } from '../crypto/keyring.js';
 import { sodiumReady } from '../crypto/sodium.js';
 import { assertCurrent, migrate, openDatabase, schemaVersion } from '../store/database.js';
 import { SqliteTenantStore } from '../store/sqlite-tenant-store.js';
+import { CallRecordsService } from '../tenancy/call-records-service.js';
 import { ProvisioningService } from '../tenancy/provisioning-service.js';
 import type { DestinationStream } from 'pino';
 
@@ -36,6 +37,8 @@ export interface StoreApp extends ConfiguredApp {
 export interface ProvisioningApp extends StoreApp {
   readonly keyring: Keyring;
   readonly provisioning: ProvisioningService;
+  /** CDRs and sealed transcripts: the call path stores transcripts, operators read them. */
+  readonly callRecords: CallRecordsService;
 }
 
 export const MASTER_CHECK_META = 'master_key_check';
@@ -90,7 +93,8 @@ export async function openProvisioning(opts: AppOptions = {}): Promise<Provision
   }
   const actor = configured.config.audit.actor ?? `cli:${safeUser()}`;
   const provisioning = new ProvisioningService(app.store, keyring, app.clock, actor);
-  return { ...app, keyring, provisioning };
+  const callRecords = new CallRecordsService(app.store, keyring, app.clock, actor);
+  return { ...app, keyring, provisioning, callRecords };
 }
 
 /**

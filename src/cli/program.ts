@@ -3,6 +3,7 @@ import { KalemError } from '../core/errors.js';
 import { accountCommand } from './commands/account.js';
 import { agentCommand } from './commands/agent.js';
 import { auditCommand } from './commands/audit.js';
+import { callsCommand } from './commands/calls.js';
 import { configCommand } from './commands/config.js';
 import { doctorCommand } from './commands/doctor.js';
 import { dbCommand } from './commands/db.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
     configCommand(),
     doctorCommand(),
     auditCommand(),
+    callsCommand(),
   ]) {
     program.addCommand(sub);
   }

@@ -63,6 +63,15 @@ export const ERRORS = {
   KALEM_ERR_UNKNOWN_NUMBER: { kind: 'failure', message: 'number %s is not provisioned in account %s' },
   KALEM_ERR_UNKNOWN_TRUNK: { kind: 'failure', message: 'no trunk %s in account %s' },
   KALEM_ERR_UNKNOWN_SECRET: { kind: 'failure', message: 'no secret %s in account %s' },
+  KALEM_ERR_UNKNOWN_CALL: { kind: 'failure', message: 'no call %s in account %s; list them with `kalem calls list`' },
+  KALEM_ERR_NO_TRANSCRIPT: {
+    kind: 'failure',
+    message: 'call %s in account %s has no stored transcript (its agent does not store transcripts, or none was written)',
+  },
+  KALEM_ERR_TRANSCRIPT_TAMPERED: {
+    kind: 'failure',
+    message: 'the transcript of call %s in account %s does not open: it was tampered with, or copied from another call or account',
+  },
   KALEM_ERR_DUPLICATE: { kind: 'failure', message: '%s' },
   KALEM_ERR_NUMBER_TAKEN: {
     kind: 'failure',

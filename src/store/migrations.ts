@@ -116,6 +116,26 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_account ON audit_log(account_id, id);
 `,
   },
+  {
+    version: 2,
+    name: 'call_transcripts',
+    sql: `
+-- The parent key of a composite foreign key must be unique as a pair; calls.id alone is the
+-- primary key, so this index adds no constraint beyond making (account_id, id) referenceable.
+CREATE UNIQUE INDEX calls_account_id ON calls(account_id, id);
+
+-- One sealed transcript per call. The composite foreign key means a transcript row of account B
+-- can never hang off a call of account A; deleting the call (or its account) deletes it.
+CREATE TABLE call_transcripts (
+  account_id  TEXT NOT NULL,
+  call_id     TEXT NOT NULL,
+  sealed      BLOB NOT NULL,
+  created_at  TEXT NOT NULL,
+  PRIMARY KEY (account_id, call_id),
+  FOREIGN KEY (account_id, call_id) REFERENCES calls(account_id, id) ON DELETE CASCADE
+) STRICT;
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

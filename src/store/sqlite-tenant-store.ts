@@ -7,6 +7,7 @@ import { SqliteAuditRepository } from './repositories/audit.js';
 import { SqliteCallRepository } from './repositories/calls.js';
 import { SqliteNumberRepository } from './repositories/numbers.js';
 import { SqliteSecretRepository } from './repositories/secrets.js';
+import { SqliteTranscriptRepository } from './repositories/transcripts.js';
 import { SqliteTrunkRepository } from './repositories/trunks.js';
 
 /** The TenantStore port over one better-sqlite3 connection. */
@@ -18,6 +19,7 @@ export class SqliteTenantStore implements TenantStore {
   readonly secrets;
   readonly audit;
   readonly calls;
+  readonly transcripts;
 
   constructor(readonly db: Db) {
     const cached = withStatementCache(db);
@@ -28,6 +30,7 @@ export class SqliteTenantStore implements TenantStore {
     this.secrets = new SqliteSecretRepository(cached);
     this.audit = new SqliteAuditRepository(cached);
     this.calls = new SqliteCallRepository(cached);
+    this.transcripts = new SqliteTranscriptRepository(cached);
   }
 
   transaction<T>(fn: () => T): T {

@@ -118,6 +118,33 @@ export interface CallRecordSummary {
   readonly endReason: string | null;
 }
 
+/** Who ended a call: the caller (BYE, CANCEL) or the gateway (agent, limits, errors). */
+export type HangupBy = 'caller' | 'gateway';
+
+/** The full CDR of one call, as an operator sees it with `kalem calls show`. */
+export interface CallRecord extends CallRecordSummary {
+  readonly trunkId: string | null;
+  readonly fromUri: string | null;
+  readonly answeredAt: string | null;
+  readonly hangupBy: HangupBy | null;
+  /** Media statistics, counts and timings; never audio or transcript content. */
+  readonly details: Record<string, unknown>;
+  /** Whether a sealed transcript is stored for the call (its content is read only through the service). */
+  readonly hasTranscript: boolean;
+}
+
+export type TranscriptRole = 'caller' | 'agent' | 'dtmf' | 'tool';
+
+/** One turn of a call's transcript; the list is sealed under the account key before it is stored. */
+export interface TranscriptTurn {
+  readonly role: TranscriptRole;
+  readonly text: string;
+  /** ISO 8601 time the turn started. */
+  readonly at: string;
+  /** True when the turn was cut off (barge-in: only what the caller actually heard is kept). */
+  readonly truncated?: boolean;
+}
+
 export const DEFAULT_AGENT = {
   kind: 'realtime' as AgentKind,
   model: 'gpt-realtime',

@@ -3,7 +3,7 @@ import type {
   AccountStatus,
   Agent,
   AuditEntry,
-  CallRecordSummary,
+  CallRecord,
   PhoneNumber,
   RetentionSettings,
   SecretInfo,
@@ -128,7 +128,19 @@ export interface CallRecordEnd {
 export interface CallRepository {
   insert(c: NewCallRecord): void;
   finish(accountId: string, callId: string, end: CallRecordEnd): void;
-  list(accountId: string, limit: number): CallRecordSummary[];
+  /** Newest first. Full records (a CallRecord is a CallRecordSummary and more). */
+  list(accountId: string, limit: number): CallRecord[];
+  get(accountId: string, callId: string): CallRecord | undefined;
+}
+
+/**
+ * Sealed call transcripts, one per call. The store sees only the sealed blob; sealing and
+ * opening happen in the service through the SecretVault.
+ */
+export interface TranscriptRepository {
+  /** Inserts; a second transcript for the same call is refused (the primary key). */
+  put(accountId: string, callId: string, sealed: Uint8Array, createdAt: string): void;
+  get(accountId: string, callId: string): Uint8Array | undefined;
 }
 
 /** The whole store as the services see it. */
@@ -142,6 +154,7 @@ export interface TenantStore {
   readonly secrets: SecretRepository;
   readonly audit: AuditRepository;
   readonly calls: CallRepository;
+  readonly transcripts: TranscriptRepository;
   /** A small key-value table for store-wide facts (the master-key check value). */
   getMeta(key: string): Uint8Array | undefined;
   setMeta(key: string, value: Uint8Array): void;

@@ -2,6 +2,7 @@ import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KalemSandbox } from '../helpers/kalem-cli.js';
+import { LATEST_SCHEMA_VERSION } from '../../src/store/migrations.js';
 
 t.test('the provisioning flow through the built binary', async (t) => {
   const k = new KalemSandbox();
@@ -89,7 +90,7 @@ t.test('missing or wrong master key, unreadable config, newer database', async (
   db.close();
   const newer = k.run(['account', 'list']);
   t.equal(newer.code, 1);
-  t.match(newer.stderr, /schema version 99 but this kalem only knows up to 1; upgrade kalem/);
+  t.match(newer.stderr, new RegExp(`schema version 99 but this kalem only knows up to ${LATEST_SCHEMA_VERSION}; upgrade kalem`));
 });
 
 t.test('master key rotation through the CLI', async (t) => {

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertCurrent, integrityCheck, migrate, openDatabase, schemaVersion } from '../../src/store/database.js';
-import { LATEST_SCHEMA_VERSION } from '../../src/store/migrations.js';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../src/store/migrations.js';
 
 const now = () => new Date().toISOString();
 
@@ -12,7 +12,8 @@ t.test('migrations apply once, are recorded, and set up WAL and foreign keys', a
   const db = openDatabase({ path, busyTimeoutMs: 1234 });
   t.teardown(() => db.close());
   t.equal(schemaVersion(db), 0);
-  t.same(migrate(db, path, now), [1]);
+  t.same(migrate(db, path, now), MIGRATIONS.map((m) => m.version));
+  t.same(MIGRATIONS.map((m) => m.version), MIGRATIONS.map((_, i) => i + 1), 'numbered 1, 2, 3… without gaps');
   t.same(migrate(db, path, now), [], 'idempotent');
   t.equal(schemaVersion(db), LATEST_SCHEMA_VERSION);
   t.equal(db.pragma('journal_mode', { simple: true }), 'wal');
@@ -30,4 +31,43 @@ t.test('a database newer than the binary is refused', async (t) => {
   db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(LATEST_SCHEMA_VERSION + 5, 'future', now());
   t.throws(() => assertCurrent(db, path), { code: 'KALEM_ERR_DB_TOO_NEW', message: new RegExp(`schema version ${LATEST_SCHEMA_VERSION + 5}.*upgrade kalem`) });
   t.throws(() => migrate(db, path, now), { code: 'KALEM_ERR_DB_TOO_NEW' });
+});
+
+/** The schema as SQLite holds it: every table and index with its CREATE text (migrate's own bookkeeping table aside). */
+function schemaOf(db: ReturnType<typeof openDatabase>): Array<{ type: string; name: string; sql: string | null }> {
+  return db
+    .prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY type, name")
+    .all() as Array<{
+    type: string;
+    name: string;
+    sql: string | null;
+  }>;
+}
+
+t.test('a version-1 database with calls in it migrates to the same schema a new one gets', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kalem-mig-'));
+  const fresh = openDatabase({ path: join(dir, 'fresh.db'), busyTimeoutMs: 100 });
+  const old = openDatabase({ path: join(dir, 'old.db'), busyTimeoutMs: 100 });
+  t.teardown(() => {
+    fresh.close();
+    old.close();
+  });
+  migrate(fresh, join(dir, 'fresh.db'), now);
+
+  // Build the old database as version 1 of the binary would have: only the first migration.
+  old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT');
+  old.transaction(() => {
+    old.exec(MIGRATIONS[0]!.sql);
+    old.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, ?, ?)').run(MIGRATIONS[0]!.name, now());
+  })();
+  old.prepare("INSERT INTO accounts (id, name, status, wrapped_key, created_at, updated_at) VALUES ('acc_1', 'a', 'active', x'00', 'x', 'x')").run();
+  old.prepare("INSERT INTO calls (id, account_id, sip_call_id, started_at) VALUES ('call_1', 'acc_1', 'sip-1', 'x')").run();
+  t.throws(() => assertCurrent(old, 'old.db'), { code: 'KALEM_ERR_DB_NOT_MIGRATED' }, 'an old database must be migrated explicitly');
+
+  t.same(migrate(old, 'old.db', now), MIGRATIONS.slice(1).map((m) => m.version));
+  t.same(schemaOf(old), schemaOf(fresh));
+  t.same(integrityCheck(old), []);
+  old.prepare("INSERT INTO call_transcripts (account_id, call_id, sealed, created_at) VALUES ('acc_1', 'call_1', x'01', 'x')").run();
+  t.equal((old.prepare('SELECT COUNT(*) AS n FROM call_transcripts').get() as { n: number }).n, 1, 'existing calls can take transcripts');
+  assertCurrent(old, 'old.db');
 });

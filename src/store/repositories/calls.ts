@@ -1,16 +1,47 @@
 import type { Db } from '../database.js';
-import type { CallRecordSummary } from '../../tenancy/model.js';
+import type { CallRecord, HangupBy } from '../../tenancy/model.js';
 import type { CallRecordEnd, CallRepository, NewCallRecord } from '../../tenancy/ports.js';
 
 interface CallRow {
   id: string;
   account_id: string;
   agent_id: string | null;
+  trunk_id: string | null;
   number_e164: string | null;
   sip_call_id: string;
+  from_uri: string | null;
   started_at: string;
+  answered_at: string | null;
   ended_at: string | null;
   end_reason: string | null;
+  hangup_by: string | null;
+  details: string;
+  has_transcript: number;
+}
+
+// One column list for list() and get(), so the two can never disagree about what a record holds.
+const SELECT_RECORD = `SELECT c.id, c.account_id, c.agent_id, c.trunk_id, c.number_e164, c.sip_call_id, c.from_uri,
+         c.started_at, c.answered_at, c.ended_at, c.end_reason, c.hangup_by, c.details,
+         EXISTS (SELECT 1 FROM call_transcripts t WHERE t.account_id = c.account_id AND t.call_id = c.id) AS has_transcript
+  FROM calls c`;
+
+function toRecord(r: CallRow): CallRecord {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    agentId: r.agent_id,
+    numberE164: r.number_e164,
+    sipCallId: r.sip_call_id,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+    endReason: r.end_reason,
+    trunkId: r.trunk_id,
+    fromUri: r.from_uri,
+    answeredAt: r.answered_at,
+    hangupBy: r.hangup_by === 'caller' || r.hangup_by === 'gateway' ? (r.hangup_by as HangupBy) : null,
+    details: JSON.parse(r.details) as Record<string, unknown>,
+    hasTranscript: r.has_transcript === 1,
+  };
 }
 
 export class SqliteCallRepository implements CallRepository {
@@ -34,23 +65,14 @@ export class SqliteCallRepository implements CallRepository {
       .run(end.answeredAt, end.endedAt, end.endReason, end.hangupBy, JSON.stringify(end.details), accountId, callId);
   }
 
-  list(accountId: string, limit: number): CallRecordSummary[] {
+  list(accountId: string, limit: number): CallRecord[] {
     return (
-      this.db
-        .prepare(
-          `SELECT id, account_id, agent_id, number_e164, sip_call_id, started_at, ended_at, end_reason
-           FROM calls WHERE account_id = ? ORDER BY started_at DESC LIMIT ?`,
-        )
-        .all(accountId, limit) as CallRow[]
-    ).map((r) => ({
-      id: r.id,
-      accountId: r.account_id,
-      agentId: r.agent_id,
-      numberE164: r.number_e164,
-      sipCallId: r.sip_call_id,
-      startedAt: r.started_at,
-      endedAt: r.ended_at,
-      endReason: r.end_reason,
-    }));
+      this.db.prepare(`${SELECT_RECORD} WHERE c.account_id = ? ORDER BY c.started_at DESC, c.id LIMIT ?`).all(accountId, limit) as CallRow[]
+    ).map(toRecord);
+  }
+
+  get(accountId: string, callId: string): CallRecord | undefined {
+    const r = this.db.prepare(`${SELECT_RECORD} WHERE c.account_id = ? AND c.id = ?`).get(accountId, callId) as CallRow | undefined;
+    return r && toRecord(r);
   }
 }

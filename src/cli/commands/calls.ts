@@ -1,0 +1,105 @@
+import { Command } from 'commander';
+import type { CallRecord, TranscriptTurn } from '../../tenancy/model.js';
+import { globals, withProvisioning } from '../context.js';
+import { printJson, printRecord, printTable, say } from '../output.js';
+import { positiveInt } from '../parse.js';
+
+export function callsCommand(): Command {
+  const cmd = new Command('calls').description('call records (CDRs) and their transcripts, which are sealed under the account key');
+
+  cmd
+    .command('list')
+    .description('an account\'s calls, newest first')
+    .argument('<account>', 'account id or name')
+    .option('--limit <n>', 'how many calls', positiveInt, 50)
+    .action(async (account: string, o: { limit: number }, c: Command) => {
+      const list = await withProvisioning(c, (app) => app.callRecords.listCalls(account, o.limit));
+      if (globals(c).json) printJson(list);
+      else
+        printTable(
+          list.map((r) => ({
+            id: r.id,
+            started: r.startedAt,
+            number: printable(r.numberE164),
+            duration: duration(r),
+            end_reason: printable(r.endReason),
+            hangup_by: r.hangupBy,
+          })),
+          ['id', 'started', 'number', 'duration', 'end_reason', 'hangup_by'],
+        );
+    });
+
+  cmd
+    .command('show')
+    .description('every field of one call record')
+    .argument('<account>', 'account id or name')
+    .argument('<call-id>', 'call id (from `kalem calls list`)')
+    .action(async (account: string, callId: string, _o, c: Command) => {
+      const r = await withProvisioning(c, (app) => app.callRecords.callRecord(account, callId));
+      if (globals(c).json) {
+        printJson(r);
+        return;
+      }
+      printRecord({
+        id: r.id,
+        account: r.accountId,
+        agent: r.agentId,
+        trunk: r.trunkId,
+        number: printable(r.numberE164),
+        from: printable(r.fromUri),
+        sip_call_id: printable(r.sipCallId),
+        started: r.startedAt,
+        answered: r.answeredAt,
+        ended: r.endedAt,
+        duration: duration(r),
+        end_reason: printable(r.endReason),
+        hangup_by: r.hangupBy,
+        transcript: r.hasTranscript ? 'yes (kalem calls transcript)' : 'no',
+      });
+      say('details:');
+      for (const line of JSON.stringify(r.details, null, 2).split('\n')) say(`  ${printable(line)}`);
+    });
+
+  cmd
+    .command('transcript')
+    .description('one line per turn: time (UTC), role, text; reading it is written to the audit trail')
+    .argument('<account>', 'account id or name')
+    .argument('<call-id>', 'call id (from `kalem calls list`)')
+    .action(async (account: string, callId: string, _o, c: Command) => {
+      const turns = await withProvisioning(c, (app) => app.callRecords.transcript(account, callId));
+      if (globals(c).json) printJson(turns);
+      else if (turns.length === 0) say('(no turns)');
+      else for (const t of turns) say(turnLine(t));
+    });
+
+  return cmd;
+}
+
+function turnLine(t: TranscriptTurn): string {
+  const time = new Date(t.at).toISOString().slice(11, 19);
+  return `${time}  ${t.role.padEnd(6)}  ${printable(t.text)}${t.truncated ? ' (cut)' : ''}`;
+}
+
+/** Wall time from the INVITE to the end; '-' while the call is still up. */
+function duration(r: CallRecord): string | null {
+  if (r.endedAt === null) return null;
+  const s = Math.max(0, Math.round((Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000));
+  if (Number.isNaN(s)) return null;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+/**
+ * Caller speech and SIP header values are someone else's bytes: they could carry terminal
+ * escape sequences or bidi overrides aimed at the operator's terminal. Newlines become a visible
+ * mark (one line per turn), other control and bidi characters are shown escaped. `--json` gives
+ * the exact text.
+ */
+function printable(s: string | null): string | null {
+  if (s === null) return null;
+  return s
+    .replace(/\r\n|\r|\n/g, ' ⏎ ')
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (ch) => `\\u{${ch.codePointAt(0)!.toString(16)}}`);
+}
