@@ -4,19 +4,21 @@
  *
  *   payload → decode → resample to 24 kHz → resample back → encode → payload
  *
- * for PCMU, PCMA (8 kHz) and G.722 (16 kHz). Prints a markdown table of µs per frame.
- * A program, not a test:
+ * for PCMU, PCMA (8 kHz) and G.722 (16 kHz), and for Opus through node-opus (libopus), which
+ * the gateway runs at 24 kHz PCM so no resampler is needed (rows at two encoder complexities);
+ * a last Opus row decodes and encodes at 48 kHz with the speex resampler to show what that
+ * saves. Prints a markdown table of µs per frame. A program, not a test:
  *
  *   npx tsc -p tsconfig.json && node dist/test/bench/codec-frame-bench.js [frames]
  *
- * Opus is not measured: node-opus is not installed in this build (see src/media/codecs/create-codec.ts).
  * G.722 has no TypeScript reference codec; its reference row uses native G.722 with the
- * TypeScript resampler, so the difference there is the resampler alone.
+ * TypeScript resampler, so the difference there is the resampler alone. Opus has no reference.
  */
 import { cpus, loadavg } from 'node:os';
 import { nativeMedia } from '../../src/media/native.js';
 import { createResampler, DEFAULT_RESAMPLER_QUALITY } from '../../src/media/resampler.js';
 import * as ref from '../../src/media/codecs/reference/g711.js';
+import { OpusCodec } from '../../src/media/codecs/opus.js';
 import { SincResampler } from '../../src/media/codecs/reference/sinc-resampler.js';
 
 interface Pipeline {
@@ -123,6 +125,40 @@ for (const [name, rate] of [['PCMU', 8000], ['PCMA', 8000], ['G722', 16000]] as 
   rows.push(`| ${name} | ${refLabel} | ${r.codec.toFixed(2)} | ${r.resample.toFixed(2)} | ${r.total.toFixed(2)} |`);
 }
 
+// Opus: the decoder runs at the PCM rate asked for, so at 24 kHz the resampling column is empty.
+// Each pipeline has its own codec instance (libopus state is per stream), as a call would. The
+// bitrate is pinned so every row codes the same way (left to libopus it would pick hybrid at
+// 24 kHz but CELT at 48 kHz, whose costs differ); encoder complexity is the other large cost.
+const OPUS_BITRATE = 24000;
+const notes: string[] = [];
+for (const { rate, complexity } of [
+  { rate: 24000, complexity: 9 },
+  { rate: 24000, complexity: 5 },
+  { rate: 48000, complexity: 9 },
+]) {
+  const opus = new OpusCodec({ sampleRate: rate, bitrate: OPUS_BITRATE, complexity });
+  const input = payloads(rate, (x) => opus.encode(x));
+  const resampled = rate !== 24000;
+  const passThrough = { process: (x: Int16Array) => x };
+  const m = measure(rate, {
+    decode: (p) => opus.decode(p),
+    encode: (x) => opus.encode(x),
+    up: resampled ? createResampler({ inRate: rate, outRate: 24000, quality: q }) : passThrough,
+    down: resampled ? createResampler({ inRate: 24000, outRate: rate, quality: q }) : passThrough,
+  }, input);
+  // Decode (caller → model) and encode (model → caller) cost very differently; say how.
+  let sink = 0;
+  const decodeAlone = time((i) => {
+    sink += opus.decode(input[i % input.length]!).length;
+  });
+  if (sink === 0.5) console.log(sink);
+  const label = `node-opus (libopus), ${OPUS_BITRATE / 1000} kbit/s, complexity ${complexity}, PCM at ${rate / 1000} kHz` +
+    (resampled ? ` + speexdsp q${q}` : '');
+  rows.push(`| opus | ${label} | ${m.codec.toFixed(2)} | ${resampled ? m.resample.toFixed(2) : 'none'} | ${m.total.toFixed(2)} |`);
+  notes.push(`${label}: decode alone ${decodeAlone.toFixed(2)} µs per frame`);
+  opus.destroy();
+}
+
 console.log(
   `µs per 20 ms frame, best of ${ROUNDS} rounds of ${frames} frames (Node ${process.version}, ${process.arch}, ` +
     `load average ${loadavg()[0]!.toFixed(2)} on ${cpus().length} CPUs).\n`,
@@ -130,3 +166,4 @@ console.log(
 console.log(`| codec | implementation | decode + encode | resample to 24 kHz and back | whole pipeline |`);
 console.log(`|---|---|---:|---:|---:|`);
 for (const r of rows) console.log(r);
+if (notes.length > 0) console.log(`\n${notes.join('\n')}`);
