@@ -40,7 +40,7 @@ export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 export type CallEndOutcome = 'answered' | 'cancelled' | 'failed' | 'no_ack';
 
 /** Why a Realtime session reported trouble; a closed set for the `kind` label. */
-export const REALTIME_ERROR_KINDS = ['connect', 'server', 'protocol', 'timeout', 'closed'] as const;
+export const REALTIME_ERROR_KINDS = ['auth', 'quota', 'network', 'timeout', 'session_limit', 'server', 'protocol', 'closed'] as const;
 export type RealtimeErrorKind = (typeof REALTIME_ERROR_KINDS)[number];
 
 const NAMED_REJECTIONS = new Set<number>([401, 403, 404, 486, 488, 503]);
@@ -77,6 +77,8 @@ export interface MetricsOptions {
 const ANSWER_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30];
 const FIRST_AUDIO_BUCKETS = [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
 const JITTER_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5];
+/** Fine buckets for the Realtime bridge's added latency (0.1 ms … 100 ms). */
+const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.1];
 
 export class Metrics {
   /** The registry behind the facade (for the HTTP server and tests), never the global one. */
@@ -93,6 +95,7 @@ export class Metrics {
   private readonly jitter: Histogram;
   private readonly realtimeErrors: Counter<'kind'>;
   private readonly realtimeReconnects: Counter;
+  private readonly realtimeLatency: Histogram<'direction'>;
 
   constructor(opts: MetricsOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -134,6 +137,14 @@ export class Metrics {
       name: `${p}realtime_errors_total`,
       help: 'OpenAI Realtime session errors by kind.',
       labelNames: ['kind'] as const,
+      registers,
+    });
+    this.realtimeLatency = new Histogram({
+      name: `${p}realtime_added_latency_seconds`,
+      help:
+        "The gateway's own added latency: up = caller RTP arrival to the WebSocket send of its audio; down = WebSocket receipt of model audio to its RTP send (for frames queued behind others: from their slot).",
+      labelNames: ['direction'] as const,
+      buckets: LATENCY_BUCKETS,
       registers,
     });
     this.realtimeReconnects = new Counter({
@@ -204,6 +215,11 @@ export class Metrics {
   realtimeError(kind: RealtimeErrorKind): void {
     if (!(REALTIME_ERROR_KINDS as readonly string[]).includes(kind)) throw new TypeError(`unknown Realtime error kind ${String(kind)}`);
     this.realtimeErrors.labels(kind).inc();
+  }
+
+  /** One added-latency observation in milliseconds. */
+  realtimeAddedLatency(direction: 'up' | 'down', ms: number): void {
+    this.realtimeLatency.labels(direction).observe(Math.max(0, ms) / 1000);
   }
 
   realtimeReconnect(): void {

@@ -4,6 +4,12 @@ import { AdmissionControl } from '../calls/admission.js';
 import { CallController } from '../calls/call-controller.js';
 import { CallRegistry } from '../calls/call-registry.js';
 import { RtpPortAllocator } from '../media/port-allocator.js';
+import { FrameClock } from '../media/frame-clock.js';
+import { readPromptWav } from '../media/prompts.js';
+import { RealtimeClient } from '../realtime/realtime-client.js';
+import { ReconnectPolicy } from '../realtime/reconnect-policy.js';
+import type { RealtimeCallDeps } from '../calls/call-session.js';
+import type { ProvisioningApp as App } from './open-app.js';
 import { MediaAnchor } from '../media/rtpengine/media-anchor.js';
 import { openRtpengine, type Rtpengine } from '../media/rtpengine/open-rtpengine.js';
 import type { KalemConfig } from '../config/schema.js';
@@ -48,6 +54,7 @@ export class Daemon {
   private api: ApiServer | undefined;
   private rtpengineValue: Rtpengine | undefined;
   private anchor: MediaAnchor | undefined;
+  private frameClock: FrameClock | undefined;
 
   constructor(private readonly opts: AppOptions) {}
 
@@ -119,6 +126,7 @@ export class Daemon {
           mediaTimeoutMs: config.calls.media_timeout_ms,
           metrics,
           ...(anchor ? { anchor: { port: anchor, rtp } } : {}),
+          realtime: this.realtimeDeps(app, metrics),
           retryAfterS: config.sip.retry_after_s,
           sdpAddress: (call) => sdpAddressOverride ?? (isIP(config.media.address) && config.media.address !== '0.0.0.0' ? config.media.address : call.info.localAddress),
         },
@@ -272,6 +280,68 @@ export class Daemon {
   }
 
   /**
+   * What realtime agents need: one FrameClock paces every call's outbound audio, the account's
+   * secrets are unsealed per connection, transcripts and refusals go to the store.
+   */
+  private realtimeDeps(app: App, metrics: Metrics): RealtimeCallDeps {
+    const rt = app.config.realtime;
+    const frameClock = new FrameClock(app.clock, {
+      onError: (err) => app.logger.error({ err: (err as Error).message }, 'frame tick listener failed'),
+    });
+    this.frameClock = frameClock;
+    const apology = rt.apology_prompt ? readPromptWav(rt.apology_prompt) : undefined;
+    const base = rt.base_url;
+    return {
+      frameClock,
+      urlFor: (model) => `${base}${base.includes('?') ? '&' : '?'}model=${encodeURIComponent(model)}`,
+      authScheme: rt.auth_scheme,
+      connectTimeoutMs: rt.connect_timeout_ms,
+      reconnect: () => new ReconnectPolicy({ maxAttempts: rt.reconnect_attempts, budgetMs: rt.reconnect_budget_ms }),
+      newClient: (log) => {
+        const client = new RealtimeClient({ logger: log, clock: app.clock });
+        client.on('disconnected', (err) => {
+          metrics.realtimeError(err.kind);
+        });
+        return client;
+      },
+      openSecret: (accountId, name) => {
+        try {
+          return app.provisioning.openSecret(accountId, name);
+        } catch (err) {
+          if ((err as { code?: string }).code === 'KALEM_ERR_UNKNOWN_SECRET') return undefined;
+          throw err;
+        }
+      },
+      wipe: (b) => app.keyring.wipe(b),
+      resamplerQuality: rt.resampler_quality,
+      dtmfCollectMs: rt.dtmf_collect_ms,
+      ...(apology ? { apology } : {}),
+      webhook: {
+        timeoutMs: rt.webhook_timeout_ms,
+        maxResponseBytes: rt.webhook_max_response_bytes,
+        fillerAfterMs: rt.webhook_filler_after_ms,
+        ...(process.env['KALEM_TEST_WEBHOOK_HTTP_LOOPBACK'] === '1' ? { allowInsecureHttpLoopback: true } : {}),
+      },
+      latency: {
+        up: (ms) => metrics.realtimeAddedLatency('up', ms),
+        down: (ms) => metrics.realtimeAddedLatency('down', ms),
+      },
+      storeTranscript: (accountId, callId, turns) => {
+        app.callRecords.storeTranscript(accountId, callId, turns);
+      },
+      audit: (accountId, action, details) =>
+        app.store.audit.append({
+          at: new Date(app.clock.now()).toISOString(),
+          actor: 'daemon',
+          accountId,
+          action,
+          target: String(details['callId'] ?? ''),
+          details,
+        }),
+    };
+  }
+
+  /**
    * Graceful stop; idempotent. A second call while draining cuts the drain short (the second
    * SIGTERM), but every release step still runs.
    */
@@ -299,6 +369,7 @@ export class Daemon {
       await this.controller?.mediaReleased();
       await this.rtpengineValue?.close();
       // Last, so metrics can be scraped during the drain.
+      this.frameClock?.close();
       await this.api?.close();
       app.close();
       log.info('kalem stopped');

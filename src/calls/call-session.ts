@@ -10,6 +10,45 @@ import type { CallRegistry } from './call-registry.js';
 import { AnchoredMedia } from './anchored-media.js';
 import { DirectMedia } from './direct-media.js';
 import type { MediaAnchorPort } from './media-anchor-port.js';
+import { realtimeLeg, type RealtimeLeg } from './leg-endpoint.js';
+import { RealtimeBridge, type RealtimeBridgeDeps } from './realtime-bridge.js';
+import { CallTools, type CallToolsDeps } from './call-tools.js';
+import type { FrameClock } from '../media/frame-clock.js';
+import { DEFAULT_CODECS, TELEPHONE_EVENT, type CodecSpec } from '../sdp/codecs.js';
+import { SUPPORTED_CODECS } from '../media/codecs/create-codec.js';
+import type { RealtimeClient } from '../realtime/realtime-client.js';
+import type { ReconnectPolicy } from '../realtime/reconnect-policy.js';
+import { isRealtimeError } from '../realtime/realtime-error.js';
+import type { TranscriptTurn } from '../tenancy/model.js';
+
+/** What realtime agents need beyond the echo's media (absent: realtime agents get 480). */
+export interface RealtimeCallDeps {
+  readonly frameClock: FrameClock;
+  /** The Realtime URL for a model (base URL + ?model=). */
+  readonly urlFor: (model: string) => string;
+  readonly authScheme: 'bearer' | 'api-key';
+  readonly connectTimeoutMs: number;
+  readonly reconnect: () => ReconnectPolicy;
+  readonly newClient: (log: Logger) => RealtimeClient;
+  /** Unseals an account secret ("openai", "webhook"); undefined when it is not set. */
+  readonly openSecret: (accountId: string, name: string) => Uint8Array | undefined;
+  readonly wipe: (buf: Uint8Array) => void;
+  readonly resamplerQuality: number;
+  readonly dtmfCollectMs: number;
+  readonly apology?: Int16Array;
+  readonly webhook: CallToolsDeps['webhook'];
+  /** Added-latency observations for metrics and the benchmark. */
+  readonly latency?: RealtimeBridgeDeps['latency'];
+  /** Stores the call's transcript sealed (honours the agent's setting). */
+  readonly storeTranscript: (accountId: string, callId: string, turns: TranscriptTurn[]) => void;
+  /** An event in the account's audit trail (a refused key, a quota error). */
+  readonly audit: (accountId: string, action: string, details: Record<string, unknown>) => void;
+}
+
+/** Codecs our Realtime endpoint decodes itself (rtpengine transcodes anything else to one). */
+const REALTIME_CODECS: readonly CodecSpec[] = DEFAULT_CODECS.filter(
+  (c) => c.name === TELEPHONE_EVENT || (SUPPORTED_CODECS as readonly string[]).includes(c.name),
+);
 
 export interface CallSessionDeps {
   clock: Clock;
@@ -34,6 +73,8 @@ export interface CallSessionDeps {
   /** Address to put in our SDP for a call (public address, or the one the INVITE arrived on). */
   sdpAddress(call: IncomingCall): string;
   onEnded?(outcome: { answered: boolean; reason: CallEndReason; durationMs: number }): void;
+  /** Realtime agents (absent: they are refused with 480). */
+  realtime?: RealtimeCallDeps;
 }
 
 type Accepted = Extract<Admission, { kind: 'accept' }>;
@@ -46,6 +87,7 @@ type Accepted = Extract<Admission, { kind: 'accept' }>;
 export class CallSession {
   readonly id = newId('call');
   private media: DirectMedia | AnchoredMedia | undefined;
+  private bridge: RealtimeBridge | undefined;
   private maxTimer: TimerHandle | undefined;
   private mediaWatch: TimerHandle | undefined;
   /** A more precise CDR end reason than the SIP one (media-timeout, max-duration). */
@@ -95,17 +137,20 @@ export class CallSession {
 
   private async setup(): Promise<void> {
     const { agent } = this.admitted;
-    if (agent.kind !== 'echo') {
-      // The Realtime bridge is a later issue; until then only echo agents answer.
-      return this.endWith(480, 'Agent Unavailable');
-    }
+    const realtime = agent.kind === 'realtime' ? this.deps.realtime : undefined;
+    if (agent.kind !== 'echo' && realtime === undefined) return this.endWith(480, 'Agent Unavailable', 'realtime agents are not enabled');
     const offer = this.call.info.sdp;
     if (offer === null) return this.endWith(488, 'SDP offer required');
     // Media first, so an rtpengine that cannot take the call is a 503 before any ringing, and a
     // caller hanging up while it rings exercises the same release path as every other end.
-    const sdp = this.deps.anchor ? await this.setupAnchored(this.deps.anchor, offer) : await this.setupDirect(offer);
+    const sdp = this.deps.anchor ? await this.setupAnchored(this.deps.anchor, offer, realtime) : await this.setupDirect(offer, realtime);
     if (sdp === null || this.ended) return;
-    if (this.deps.echoRingMs > 0) {
+    if (realtime !== undefined) {
+      // The model's socket opens while the caller hears ringing, so it is ready at 200 OK.
+      this.call.progress(180);
+      if (!(await this.prepareBridge(realtime))) return;
+      if (this.ended) return;
+    } else if (this.deps.echoRingMs > 0) {
       this.call.progress(180);
       await new Promise<void>((resolve) => this.deps.clock.setTimer(this.deps.echoRingMs, resolve));
       if (this.ended) return;
@@ -119,7 +164,76 @@ export class CallSession {
       void this.call.hangup();
     });
     this.watchMedia();
-    this.log.info({ codec: this.media?.stats.codec, anchored: this.deps.anchor !== undefined }, 'call answered');
+    this.bridge?.start();
+    this.log.info({ codec: this.media?.stats.codec, anchored: this.deps.anchor !== undefined, model: this.bridge?.audioFormat }, 'call answered');
+  }
+
+  /** Builds the bridge on the negotiated codec and opens the Realtime session; false when the call was refused. */
+  private async prepareBridge(realtime: RealtimeCallDeps): Promise<boolean> {
+    const media = this.media!;
+    const codec = media.negotiatedCodec;
+    const leg = media.endpoint as RealtimeLeg;
+    const { account, agent } = this.admitted;
+    const log = this.log.child({ component: 'realtime' });
+    const endCall = (cause: string): void => {
+      if (this.ended) return;
+      this.hangupBy = 'gateway';
+      this.endCause ??= cause;
+      void this.call.hangup().catch(() => undefined);
+    };
+    const tools = new CallTools({
+      clock: this.deps.clock,
+      log,
+      accountId: account.id,
+      callId: this.id,
+      refer: (target) => this.call.refer(target),
+      transferred: () => endCall('transferred'),
+      openWebhookSecret: () => realtime.openSecret(account.id, 'webhook'),
+      wipe: realtime.wipe,
+      webhook: realtime.webhook,
+    });
+    const bridge = new RealtimeBridge({
+      agent,
+      endpoint: leg.rtp,
+      codec: codec!.name,
+      clock: this.deps.clock,
+      log,
+      newClient: () => realtime.newClient(log),
+      connect: { url: realtime.urlFor(agent.model), authScheme: realtime.authScheme, timeoutMs: realtime.connectTimeoutMs },
+      openKey: () => {
+        const key = realtime.openSecret(account.id, 'openai');
+        if (key === undefined) throw Object.assign(new Error('the account has no "openai" secret'), { noKey: true });
+        return key;
+      },
+      wipe: realtime.wipe,
+      reconnect: realtime.reconnect(),
+      tools,
+      hangup: endCall,
+      onFirstAudio: () => this.tracker.firstAgentAudio(),
+      dtmfCollectMs: realtime.dtmfCollectMs,
+      resamplerQuality: realtime.resamplerQuality,
+      ...(realtime.apology ? { apology: realtime.apology } : {}),
+      ...(realtime.latency ? { latency: realtime.latency } : {}),
+    });
+    this.bridge = bridge;
+    try {
+      await bridge.prepare();
+      return true;
+    } catch (err) {
+      // Whatever stops the model (a refused key, quota, the API down), the carrier gets a 503 so
+      // it can route the call elsewhere; the account's audit trail says why.
+      const e = err as Error & { noKey?: boolean };
+      const kind = isRealtimeError(err) ? err.kind : e.noKey ? 'no_key' : 'error';
+      const details = isRealtimeError(err) ? { kind, status: err.status ?? null, serverCode: err.serverCode ?? null } : { kind };
+      this.endCause = `realtime-${kind}`;
+      try {
+        realtime.audit(account.id, 'call.realtime_refused', { callId: this.id, ...details });
+      } catch (auditErr) {
+        this.log.error({ err: (auditErr as Error).message }, 'audit write failed');
+      }
+      this.endWith(503, 'Service Unavailable', `realtime session: ${kind}`, { 'Retry-After': String(this.deps.retryAfterS ?? 30) });
+      return false;
+    }
   }
 
   /**
@@ -147,8 +261,12 @@ export class CallSession {
   }
 
   /** The echo endpoint answers the carrier directly (rtpengine.mode = "off"). */
-  private async setupDirect(offer: string): Promise<string | null> {
-    const media = await DirectMedia.open(this.deps.rtp, this.deps.sdpAddress(this.call));
+  private async setupDirect(offer: string, realtime: RealtimeCallDeps | undefined): Promise<string | null> {
+    const media = await DirectMedia.open(
+      this.deps.rtp,
+      this.deps.sdpAddress(this.call),
+      realtime ? { endpoint: realtimeLeg({ frameClock: realtime.frameClock }), codecs: REALTIME_CODECS } : {},
+    );
     if (this.ended) {
       media.close();
       return null;
@@ -169,7 +287,11 @@ export class CallSession {
   }
 
   /** carrier offer → rtpengine → our endpoint on 127.0.0.1 → rtpengine → the carrier's answer. */
-  private async setupAnchored(anchor: NonNullable<CallSessionDeps['anchor']>, offer: string): Promise<string | null> {
+  private async setupAnchored(
+    anchor: NonNullable<CallSessionDeps['anchor']>,
+    offer: string,
+    realtime: RealtimeCallDeps | undefined,
+  ): Promise<string | null> {
     const info = this.call.info;
     const media = await AnchoredMedia.open(
       anchor.rtp,
@@ -182,6 +304,7 @@ export class CallSession {
         carrierSource: info.source.address,
       },
       this.log,
+      realtime ? { endpoint: realtimeLeg({ frameClock: realtime.frameClock }), codecs: REALTIME_CODECS } : {},
     );
     this.media = media;
     if (this.ended) {
@@ -240,6 +363,10 @@ export class CallSession {
     this.maxTimer?.cancel();
     this.mediaWatch?.cancel();
     const stats = this.media?.stats;
+    const bridge = this.bridge;
+    const realtime = bridge?.summary();
+    const transcript = bridge?.transcript() ?? [];
+    if (bridge) void bridge.close().catch((err: Error) => this.log.warn({ err: err.message }, 'realtime close failed'));
     this.releaseMedia();
     this.deps.registry.remove(this.id);
     if (stats) this.deps.metrics.rtpPackets({ received: stats.received, sent: stats.sent, lost: 0 });
@@ -254,10 +381,17 @@ export class CallSession {
         endedAt: new Date(now).toISOString(),
         endReason: this.endCause ?? reason,
         hangupBy: this.hangupBy,
-        details: stats ? { media: stats } : {},
+        details: { ...(stats ? { media: stats } : {}), ...(realtime ? { realtime } : {}) },
       });
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'CDR update failed');
+    }
+    if (bridge && transcript.length > 0 && this.admitted.agent.storeTranscripts) {
+      try {
+        this.deps.realtime?.storeTranscript(this.admitted.account.id, this.id, transcript);
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'transcript not stored');
+      }
     }
     this.log.info({ reason, hangupBy: this.hangupBy, durationMs: now - this.startedAt, media: stats }, 'call ended');
     this.deps.onEnded?.({ answered: this.answeredAt !== null, reason, durationMs: now - this.startedAt });

@@ -125,6 +125,27 @@ export const CONFIG_SCHEMA = {
     ),
     internal_interface: optStr('external: name of its logical interface on 127.0.0.1 (set together with carrier_interface).'),
   },
+  realtime: {
+    $doc:
+      "The OpenAI Realtime session of each call to a realtime agent, opened with the account's own key (secret \"openai\") while the call rings.",
+    base_url: str(
+      'wss://api.openai.com/v1/realtime',
+      'Realtime WebSocket endpoint; the agent\'s model is added as ?model=. Azure OpenAI: its realtime URL and auth_scheme = "api-key".',
+    ),
+    auth_scheme: oneOf(['bearer', 'api-key'] as const, 'bearer', 'How the key is sent: Authorization: Bearer (OpenAI) or api-key (Azure).'),
+    connect_timeout_ms: int(5000, 'Deadline for the socket and session.created; past it the call gets 503.', { min: 100, max: 60_000 }),
+    reconnect_attempts: int(4, 'Reconnection attempts after a dropped session before the apology and BYE.', { min: 0, max: 20 }),
+    reconnect_budget_ms: int(6000, 'Total time reconnection may take (the caller hears silence meanwhile).', { min: 0, max: 60_000 }),
+    resampler_quality: int(4, 'Speex resampler quality 0..10 between the carrier rate and 24 kHz (4: flat to 3.4 kHz, half the CPU of 6).', {
+      min: 0,
+      max: 10,
+    }),
+    apology_prompt: optStr('Mono 16-bit 24 kHz WAV played before hanging up when the model is gone; default the Special Information Tone.'),
+    webhook_timeout_ms: int(8000, 'Deadline of one webhook tool call; the model is told it failed.', { min: 100, max: 120_000 }),
+    webhook_max_response_bytes: int(65_536, 'Largest webhook response accepted.', { min: 256, max: 4_194_304 }),
+    webhook_filler_after_ms: int(1200, 'A webhook slower than this gets filler ticks for the caller instead of dead air.', { min: 0, max: 60_000 }),
+    dtmf_collect_ms: int(1500, 'Keys pressed within this gap go to the model as one turn ("#" sends at once).', { min: 100, max: 10_000 }),
+  },
 } as const;
 
 export type KalemConfig = ConfigOf<typeof CONFIG_SCHEMA>;

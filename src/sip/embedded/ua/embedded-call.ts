@@ -46,6 +46,8 @@ export interface CallHost {
 export class EmbeddedCall extends TypedEmitter<IncomingCallEvents> implements IncomingCall {
   private _state: CallState = 'offered';
   readonly localTag = newTag();
+  /** The Contact of our 200 OK (in-dialog requests we send carry it too). */
+  private localContact: string | undefined;
   private dialog: Dialog | undefined;
   private retransmitter: Uas2xxRetransmitter | undefined;
   private lastLocalSdp: string | null = null;
@@ -96,6 +98,7 @@ export class EmbeddedCall extends TypedEmitter<IncomingCallEvents> implements In
     this.host.registerDialog(this);
     const ok = makeResponse(this.invite, 200, { toTag: this.localTag });
     this.host.decorate(ok);
+    this.localContact = ok.headers.get('contact');
     setSdp(ok, sdp);
     this.lastLocalSdp = sdp;
     this.tx.respond(ok);
@@ -151,6 +154,9 @@ export class EmbeddedCall extends TypedEmitter<IncomingCallEvents> implements In
       headers: [
         ['refer-to', `<${target}>`],
         ['referred-by', `<${parseNameAddr(dialog.localUriHeader).uri}>`],
+        // REFER is a target refresh request (RFC 3515 §2.4.1): it must carry our Contact, where
+        // the transferee sends its NOTIFYs.
+        ...(this.localContact === undefined ? [] : [['contact', this.localContact] as [string, string]]),
       ],
     });
     const progress = new Promise<ReferProgress>((resolve) => (this.pendingRefer = { resolve }));

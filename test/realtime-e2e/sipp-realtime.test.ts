@@ -1,0 +1,103 @@
+import t from 'tap';
+import { runSipp, type SippRun } from '../helpers/sipp.js';
+import { until } from '../media-e2e/helpers.js';
+import { AGENT_NUMBER, TRANSFER_TARGET, realtimeCdrs, realtimeGateway } from './helpers.js';
+
+/**
+ * A carrier call reaches a Realtime agent, end to end: SIPp (Debian sip-tester) as the carrier
+ * with RTP from a pcap, the gateway daemon in this process, the REAL rtpengine it manages, and
+ * the OpenAI Realtime STAND-IN (a ws server in test/, not OpenAI) checking every event the
+ * gateway sends against the `openai` package's types.
+ */
+
+function ok(t: Pick<typeof import('tap').default, 'equal'>, run: SippRun, what: string): void {
+  t.equal(run.code, 0, `${what}: SIPp reports every call successful${run.code === 0 ? '' : `\n${run.errors}\n${run.stdout.slice(-3000)}`}`);
+}
+
+t.test('SIPp → rtpengine → gateway → stand-in: caller audio reaches the model, the agent answers, the CDR and transcript are kept', async (t) => {
+  const { gw, standIn, plantedKey } = await realtimeGateway({ standIn: { defaultResponse: { kind: 'audio', source: 'tone', durationMs: 800, transcript: 'Hello, ACME here.' } } });
+  t.teardown(async () => {
+    await gw.stop();
+    await standIn.close();
+  });
+  const run = await runSipp({ scenario: 'uac-invite-bye.xml', target: `127.0.0.1:${gw.port('udp')}`, transport: 'u1', service: AGENT_NUMBER, pauseMs: 9000, timeoutS: 40 });
+  ok(t, run, 'uac-invite-bye to the realtime agent');
+  t.same(standIn.violations, [], 'every event the gateway sent is a valid GA Realtime client event');
+  t.equal(standIn.upgrades.length, 1);
+  t.equal(standIn.upgrades[0]!.authorized, true, "the socket was opened with the account's own key");
+  const conn = standIn.latest;
+  t.equal(conn.session.model, 'gpt-realtime');
+  t.same(conn.session.audio?.input?.format, { type: 'audio/pcm', rate: 24000 }, 'PCM16 at 24 kHz for a pcm16 agent');
+  t.equal(conn.session.instructions, 'You answer the phone for ACME.');
+  // SIPp plays its 8 s g711a.pcap once; the call stays up ~9 s, silence is fed after the pcap ends.
+  t.ok(conn.audio.durationMs > 7500 && conn.audio.durationMs < 10_500, `the stand-in received ${conn.audio.durationMs.toFixed(0)} ms of caller audio`);
+  t.ok(conn.segments.length >= 1, `its VAD found the caller's speech (${conn.segments.length} segments, first at ${conn.segments[0]?.startMs} ms)`);
+  t.ok(conn.audio.rmsDbfs > -40, `at a speech level (${conn.audio.rmsDbfs.toFixed(1)} dBFS), not silence or noise`);
+  const first = conn.received.find((e) => e.type === 'response.create');
+  t.ok(first, 'the first words were asked for at answer');
+  await until('the CDR', () => realtimeCdrs(gw).at(-1)?.end_reason !== null && realtimeCdrs(gw).at(-1)?.end_reason !== undefined);
+  const cdr = realtimeCdrs(gw).at(-1)!;
+  t.equal(cdr.end_reason, 'remote-bye');
+  const rt = cdr.details.realtime!;
+  t.ok(rt.framesDown >= 40, `the stand-in's audio went out to the caller as RTP (${rt.framesDown} frames)`);
+  t.ok(rt.timeToFirstAudioMs !== null && rt.timeToFirstAudioMs < 1000, `first agent audio ${rt.timeToFirstAudioMs} ms after 200 OK`);
+  t.ok((cdr.details.media?.sent ?? 0) >= rt.framesDown, 'the RTP endpoint counted them');
+  t.ok(rt.framesUp > 250, `caller frames went up (${rt.framesUp})`);
+  t.equal((rt as unknown as { appendedBytes: number }).appendedBytes, conn.audio.bytes, 'every byte the gateway appended reached the stand-in');
+  let transcript: Array<{ role: string; text: string }> = [];
+  await gw.provision((app) => {
+    transcript = app.callRecords.transcript('acme', cdr.id);
+  });
+  t.ok(transcript.some((x) => x.role === 'agent' && x.text.includes('ACME')), 'the agent turn is in the stored transcript');
+  t.ok(transcript.some((x) => x.role === 'caller'), 'and the caller turn (the stand-in transcribes turn lengths)');
+  const logs = gw.logs.join('\n');
+  t.notOk(logs.includes(plantedKey), 'the planted OpenAI key appears in no log line');
+  t.notOk(logs.includes(plantedKey.slice(8, 24)), 'not even a fragment of it');
+});
+
+t.test('a key the API refuses (401) gives the carrier 503, and the account audit says why', async (t) => {
+  const { gw, standIn, plantedKey } = await realtimeGateway();
+  t.teardown(async () => {
+    await gw.stop();
+    await standIn.close();
+  });
+  standIn.refuseUpgrades({ status: 401, code: 'invalid_api_key' });
+  const run = await runSipp({ scenario: 'uac-expect-503-over-limit.xml', target: `127.0.0.1:${gw.port('udp')}`, transport: 'u1', service: AGENT_NUMBER, timeoutS: 20 });
+  ok(t, run, 'INVITE → 503');
+  t.match(run.messages, /SIP\/2\.0 503 Service Unavailable[\s\S]*Retry-After: \d+/, '503 with Retry-After');
+  let audit: Array<{ action: string; details: Record<string, unknown> }> = [];
+  await gw.provision((app) => {
+    audit = app.provisioning.listAudit('acme', 20);
+  });
+  const refused = audit.find((a) => a.action === 'call.realtime_refused');
+  t.ok(refused, 'an audit row for the refusal');
+  t.equal(refused?.details['kind'], 'auth');
+  t.equal(refused?.details['status'], 401);
+  t.equal(realtimeCdrs(gw).at(-1)?.end_reason, 'realtime-auth');
+  t.notOk(gw.logs.join('\n').includes(plantedKey), "the stand-in's 401 body quotes the key; no log line does");
+});
+
+t.test('transfer_call: the gateway sends REFER to the target, follows NOTIFY and ends its leg', async (t) => {
+  const { gw, standIn } = await realtimeGateway();
+  t.teardown(async () => {
+    await gw.stop();
+    await standIn.close();
+  });
+  // Once caller audio flows (the call is answered), the model decides to transfer.
+  let transferring = false;
+  standIn.on('received', (conn, ev) => {
+    if (ev.type === 'input_audio_buffer.append' && !transferring) {
+      transferring = true;
+      conn.callFunction('transfer_call', '{"reason":"wants a human"}');
+    }
+  });
+  const run = await runSipp({ scenario: 'uac-transfer-refer.xml', target: `127.0.0.1:${gw.port('udp')}`, transport: 'u1', service: AGENT_NUMBER, timeoutS: 30 });
+  t.equal(transferring, true, 'the model asked for the transfer once caller audio flowed');
+  ok(t, run, 'REFER → 202 → NOTIFY 200 → BYE');
+  t.match(run.messages, new RegExp(`REFER sip:[\\s\\S]*Refer-To: <${TRANSFER_TARGET.replace(/[.+]/g, '\\$&')}>`), 'SIPp saw the REFER to the agent\'s transfer target');
+  await until('the CDR', () => realtimeCdrs(gw).at(-1)?.end_reason === 'transferred');
+  const cdr = realtimeCdrs(gw).at(-1)!;
+  t.equal(cdr.hangup_by, 'gateway');
+  t.same(cdr.details.realtime?.toolCalls.map((c) => [c.name, c.ok]), [['transfer_call', true]]);
+  t.same(standIn.violations, []);
+});
