@@ -179,18 +179,33 @@ export class ManagedRtpengine extends TypedEmitter<ManagedRtpengineEvents> {
     if (this.stateValue !== 'idle') throw new Error(`managed rtpengine: start() in state ${this.stateValue}`);
     this.stateValue = 'starting';
     try {
-      this.ngAddressValue ??= `127.0.0.1:${await freeUdpPort()}`;
-      this.cliPortValue ??= await freeTcpPort();
+      // Ports we pick ourselves are free when probed but can be taken before rtpengine binds
+      // them (another process on a busy box): then rtpengine exits with "Address already in
+      // use" and we pick again. Configured ports are never changed.
+      const choosePorts = { ng: this.ngAddressValue === undefined, cli: this.cliPortValue === undefined };
       if (this.stateDirValue === undefined) {
         this.stateDirValue = mkdtempSync(join(tmpdir(), 'kalem-rtpengine-'));
         this.ownsStateDir = true;
       }
-      this.argsValue = this.buildArgs();
-      this.pinger = new NgClient({ address: this.ngAddressValue, timeoutMs: this.opts.readyIntervalMs, retransmitMs: 0 });
       process.on('exit', this.onProcessExit);
-      if (this.closePromise) throw new Error('managed rtpengine: closed during start');
-      const child = this.launch();
-      await this.waitReady(child);
+      let child;
+      for (let attempt = 1; ; attempt++) {
+        if (choosePorts.ng) this.ngAddressValue = `127.0.0.1:${await freeUdpPort()}`;
+        if (choosePorts.cli) this.cliPortValue = await freeTcpPort();
+        this.argsValue = this.buildArgs();
+        this.pinger?.close();
+        this.pinger = new NgClient({ address: this.ngAddressValue!, timeoutMs: this.opts.readyIntervalMs, retransmitMs: 0 });
+        if (this.closePromise) throw new Error('managed rtpengine: closed during start');
+        child = this.launch();
+        try {
+          await this.waitReady(child);
+          break;
+        } catch (err) {
+          const raced = /Address already in use/.test((err as Error).message) && (choosePorts.ng || choosePorts.cli);
+          if (!raced || attempt >= 3) throw err;
+          this.logger?.warn({ attempt }, 'rtpengine lost its control port to another process; trying other ports');
+        }
+      }
       this.stateValue = 'ready';
       this.logger?.info({ pid: child.pid, ngAddress: this.ngAddressValue }, 'rtpengine ready');
       this.emit('ready', { pid: child.pid!, restarts: 0 });
