@@ -101,3 +101,28 @@ t.test('transfer_call: the gateway sends REFER to the target, follows NOTIFY and
   t.same(cdr.details.realtime?.toolCalls.map((c) => [c.name, c.ok]), [['transfer_call', true]]);
   t.same(standIn.violations, []);
 });
+
+t.test('a g711 agent on a PCMA call: A-law passes straight through to the model and back, no transcoding', async (t) => {
+  const { gw, standIn } = await realtimeGateway({
+    agent: { audioMode: 'g711' },
+    standIn: { defaultResponse: { kind: 'audio', source: 'tone', durationMs: 1000, transcript: 'Hello, ACME here.' } },
+  });
+  t.teardown(async () => {
+    await gw.stop();
+    await standIn.close();
+  });
+  const run = await runSipp({ scenario: 'uac-invite-bye.xml', target: `127.0.0.1:${gw.port('udp')}`, transport: 'u1', service: AGENT_NUMBER, pauseMs: 4000, timeoutS: 30 });
+  ok(t, run, 'uac-invite-bye (PCMA offered first)');
+  t.same(standIn.violations, []);
+  const conn = standIn.latest;
+  t.same(conn.session.audio?.input?.format, { type: 'audio/pcma' }, 'the session takes audio/pcma in');
+  t.same(conn.session.audio?.output?.format, { type: 'audio/pcma' }, 'and gives audio/pcma out');
+  // One byte per sample at 8 kHz: 160 bytes per 20 ms frame, exactly what came in as RTP payload.
+  t.equal(conn.audio.bytes, conn.audio.samples, 'one byte per sample: G.711 codes, not PCM16');
+  t.ok(conn.audio.durationMs > 3000, `${conn.audio.durationMs.toFixed(0)} ms of caller audio`);
+  t.ok(conn.audio.rmsDbfs > -40, 'speech level after the stand-in decodes the A-law: the bytes were not mangled');
+  await until('the CDR', () => Boolean(realtimeCdrs(gw).at(-1)?.end_reason));
+  const rt = realtimeCdrs(gw).at(-1)!.details.realtime!;
+  t.equal(rt.audioFormat, 'pcma');
+  t.ok(rt.framesDown >= 45, `the model's A-law went out as RTP (${rt.framesDown} frames)`);
+});
