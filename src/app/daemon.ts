@@ -326,6 +326,7 @@ export class Daemon {
         up: (ms) => metrics.realtimeAddedLatency('up', ms),
         down: (ms) => metrics.realtimeAddedLatency('down', ms),
       },
+      reconnected: () => metrics.realtimeReconnect(),
       storeTranscript: (accountId, callId, turns) => {
         app.callRecords.storeTranscript(accountId, callId, turns);
       },

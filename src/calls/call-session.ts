@@ -39,6 +39,8 @@ export interface RealtimeCallDeps {
   readonly webhook: CallToolsDeps['webhook'];
   /** Added-latency observations for metrics and the benchmark. */
   readonly latency?: RealtimeBridgeDeps['latency'];
+  /** A dropped Realtime session was restored (metrics). */
+  readonly reconnected?: () => void;
   /** Stores the call's transcript sealed (honours the agent's setting). */
   readonly storeTranscript: (accountId: string, callId: string, turns: TranscriptTurn[]) => void;
   /** An event in the account's audit trail (a refused key, a quota error). */
@@ -214,6 +216,7 @@ export class CallSession {
       resamplerQuality: realtime.resamplerQuality,
       ...(realtime.apology ? { apology: realtime.apology } : {}),
       ...(realtime.latency ? { latency: realtime.latency } : {}),
+      ...(realtime.reconnected ? { onReconnected: realtime.reconnected } : {}),
     });
     this.bridge = bridge;
     try {

@@ -67,6 +67,8 @@ export interface RealtimeBridgeDeps {
   readonly apology?: Int16Array;
   /** Speex resampler quality. */
   readonly resamplerQuality?: number;
+  /** A dropped session was restored (metrics). */
+  readonly onReconnected?: () => void;
   /** The first agent audio frame left for the caller. */
   readonly onFirstAudio?: () => void;
   /** Added-latency observations (ms), for metrics and the benchmark. */
@@ -83,7 +85,12 @@ export interface BridgeSummary {
   framesDown: number;
   framesDroppedWhileReconnecting: number;
   appendedBytes: number;
+  /** Server code of a fatal failed response (insufficient_quota…), or null. */
+  failedWith: string | null;
 }
+
+/** Server codes of a failed response after which the session is useless for this account. */
+const FATAL_RESPONSE_CODES: ReadonlySet<string> = new Set(['insufficient_quota', 'invalid_api_key', 'account_deactivated', 'billing_hard_limit_reached']);
 
 export class RealtimeBridge {
   private client: RealtimeClient | null = null;
@@ -109,6 +116,8 @@ export class RealtimeBridge {
   private endAfter: { responseId: string; done: boolean } | null = null;
   private endTimer: TimerHandle | null = null;
   private apologyPlaying = false;
+  /** The server code that ended the session for the account (quota), for the CDR. */
+  private failedWith: string | null = null;
   /** The response in progress: a second response.create meanwhile is an error, so it waits. */
   private activeResponse: string | null = null;
   private respondWhenIdle = false;
@@ -175,6 +184,7 @@ export class RealtimeBridge {
       framesDown: this.stats.framesDown,
       framesDroppedWhileReconnecting: this.stats.dropped,
       appendedBytes: this.stats.appendedBytes,
+      failedWith: this.failedWith,
     };
   }
 
@@ -262,6 +272,15 @@ export class RealtimeBridge {
     });
     client.on('response.done', (ev) => {
       if (this.activeResponse === ev.response.id) this.activeResponse = null;
+      const failure = ev.response.status === 'failed' ? ev.response.status_details?.error?.code : undefined;
+      if (failure !== undefined && FATAL_RESPONSE_CODES.has(failure)) {
+        // The account cannot pay for more model time (or its key was revoked mid-call): no
+        // reconnect can help. The caller hears the apology; the call ends.
+        this.deps.log.error({ serverCode: failure }, 'realtime response failed for the account: apologising and ending the call');
+        this.failedWith = failure;
+        this.apologise();
+        return;
+      }
       if (this.respondWhenIdle && this.activeResponse === null && this.endAfter === null) {
         this.respondWhenIdle = false;
         this.respond(client);
@@ -323,6 +342,7 @@ export class RealtimeBridge {
       this.activeResponse = null;
       this.respondWhenIdle = false;
       this.stats.reconnects++;
+      this.deps.onReconnected?.();
       this.deps.log.info({ reconnects: this.stats.reconnects }, 'realtime session restored');
     } catch (final) {
       if (this.closed) return;

@@ -30,6 +30,10 @@ export interface AudioPathOptions {
   readonly resamplerQuality?: number;
 }
 
+function hasConceal(codec: Codec): codec is Codec & { conceal(): Int16Array } {
+  return typeof (codec as { conceal?: unknown }).conceal === 'function';
+}
+
 /** True when `codec` can go to the model as it is in `format`. */
 export function isPassThrough(codec: string, format: ModelAudioFormat): boolean {
   return (format === 'pcmu' && codec.toUpperCase() === 'PCMU') || (format === 'pcma' && codec.toUpperCase() === 'PCMA');
@@ -68,7 +72,8 @@ export class UplinkAudio {
   /** Bytes for the model for one inbound frame (null payload = a frame of silence). */
   convert(payload: Uint8Array | null): Uint8Array {
     if (this.codec === null) return payload ?? this.silence;
-    const pcm = payload === null ? new Int16Array(this.codec.samplesPerFrame) : this.codec.decode(payload);
+    // A missing frame: Opus conceals it from its own state (libopus PLC); the others get silence.
+    const pcm = payload !== null ? this.codec.decode(payload) : hasConceal(this.codec) ? this.codec.conceal() : new Int16Array(this.codec.samplesPerFrame);
     const out = this.resampler === null ? pcm : this.resampler.process(pcm);
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   }

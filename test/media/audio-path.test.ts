@@ -67,3 +67,20 @@ t.test('down, pass-through: μ-law bytes are cut into 160-byte frames; reset for
   t.equal(end.audioMs, 5);
   t.ok(end.payload.subarray(40).every((b) => b === 0xff), 'padded with μ-law silence');
 });
+
+t.test('up, Opus: decodes straight to 24 kHz (no resampler); a missing frame is concealed by libopus, not zeroed', async (t) => {
+  const up = new UplinkAudio({ codec: 'opus', modelFormat: 'pcm16' });
+  const enc = createCodec('opus');
+  const tone = sine(24000, 400);
+  let last: Uint8Array = new Uint8Array(0);
+  for (let i = 0; i < 20; i++) {
+    last = up.convert(enc.encode(tone.subarray(i * 480, (i + 1) * 480)));
+    t.equal(last.length, 960, '20 ms at 24 kHz');
+  }
+  const concealed = up.convert(null);
+  t.equal(concealed.length, 960);
+  const pcm = new Int16Array(concealed.buffer.slice(concealed.byteOffset, concealed.byteOffset + concealed.byteLength));
+  t.ok(rms(pcm) > 1000, `the lost frame continues the tone (rms ${rms(pcm).toFixed(0)}), it is not silence`);
+  up.destroy();
+  enc.destroy();
+});

@@ -211,6 +211,26 @@ t.test('the model gone for good (key refused on reconnect): the apology plays, t
   t.ok(agentAudio(r).length >= 45, `the caller heard the ~1.1 s apology tone first (${agentAudio(r).length} frames)`);
 });
 
+t.test('quota exhausted mid-call (a failed response, insufficient_quota): the apology plays, then the call ends', async (t) => {
+  const r = await rig(t, agent());
+  r.standIn.latest.respond({ kind: 'fail', code: 'insufficient_quota' });
+  await until('the hang-up', () => r.hangups.length > 0, 8000);
+  t.equal(r.hangups[0]!.cause, 'realtime-failed');
+  t.ok(agentAudio(r).length >= 45, `the apology tone played first (${agentAudio(r).length} frames)`);
+  t.equal(r.bridge.summary().failedWith, 'insufficient_quota');
+});
+
+t.test('the server ends the session at its time limit: reconnected, the call goes on', async (t) => {
+  const r = await rig(t, agent());
+  r.standIn.latest.expire();
+  await until('a second session', () => r.standIn.connections.length === 2 && r.standIn.connections[1]!.received.some((e) => e.type === 'session.update'), 5000);
+  await r.speak(100, false);
+  await until('caller audio on the new session', () => r.standIn.connections[1]!.audio.bytes > 0, 3000);
+  t.equal(r.hangups.length, 0);
+  t.equal(r.bridge.summary().reconnects, 1);
+  t.same(r.standIn.violations, []);
+});
+
 t.test('DTMF: keys the caller presses reach the model as one turn; send_dtmf presses keys', async (t) => {
   const r = await rig(t, agent());
   const conn = r.standIn.latest;

@@ -465,7 +465,9 @@ export interface UpgradeRefusal {
 /** What the stand-in answers a response with. */
 export type ResponseSpec =
   | { readonly kind: 'audio'; readonly source: 'tone' | 'echo'; readonly durationMs?: number; readonly transcript?: string }
-  | { readonly kind: 'function_call'; readonly name: string; readonly arguments: string };
+  | { readonly kind: 'function_call'; readonly name: string; readonly arguments: string }
+  /** A response the server fails, as the API does mid-session when the account's quota runs out. */
+  | { readonly kind: 'fail'; readonly code: string };
 
 export interface SpeechSegment {
   readonly startMs: number;
@@ -1047,6 +1049,16 @@ export class StandInConnection {
     const itemId = nextId('item');
     this.sendEvent({ type: 'response.created', event_id: nextId('event'), response: { id: responseId, object: 'realtime.response', status: 'in_progress', output: [] } });
     let finalItem: ConversationItem;
+    if (spec.kind === 'fail') {
+      if (this.activeResponse === active) this.activeResponse = null;
+      this.sendEvent({
+        type: 'response.done',
+        event_id: nextId('event'),
+        response: { id: responseId, object: 'realtime.response', status: 'failed', status_details: { type: 'failed', error: { type: 'invalid_request_error', code: spec.code } }, output: [] },
+      });
+      this.standIn.changed();
+      return;
+    }
     if (spec.kind === 'function_call') {
       this.openCalls.add(callId);
       const item: RealtimeConversationItemFunctionCall = { id: itemId, type: 'function_call', name: spec.name, call_id: callId, arguments: '', status: 'in_progress', object: 'realtime.item' };
