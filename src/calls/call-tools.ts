@@ -136,7 +136,7 @@ export class CallTools implements BridgeTools {
     }
     let filler: TimerHandle | null = null;
     const playFiller = (): void => {
-      bridge.playPcm(fillerTicks());
+      bridge.playPcm(fillerTicks(), `filler:${call.callId}`);
       filler = this.deps.clock.setTimer(1000, playFiller);
     };
     filler = this.deps.clock.setTimer(this.deps.webhook.fillerAfterMs, playFiller);
@@ -163,6 +163,8 @@ export class CallTools implements BridgeTools {
     } finally {
       this.deps.wipe(secret);
       (filler as TimerHandle | null)?.cancel();
+      // The answer is here: ticks still queued would only delay the model's reply.
+      bridge.stopPcm(`filler:${call.callId}`);
     }
   }
 }

@@ -89,6 +89,9 @@ export interface BridgeSummary {
   failedWith: string | null;
 }
 
+/** Tags of our own prompts' frames start with this (model item ids never do). */
+const PROMPT_TAG = '\u0000prompt:';
+
 /** Server codes of a failed response after which the session is useless for this account. */
 const FATAL_RESPONSE_CODES: ReadonlySet<string> = new Set(['insufficient_quota', 'invalid_api_key', 'account_deactivated', 'billing_hard_limit_reached']);
 
@@ -209,13 +212,22 @@ export class RealtimeBridge {
     this.endTimer = this.deps.clock.setTimer(15_000, () => this.deps.hangup('end_call'));
   }
 
-  /** Queues 24 kHz PCM (a filler, the apology) for the caller, untagged: not model audio. */
-  playPcm(pcm24k: Int16Array): void {
+  /** Drops what is still queued of a prompt queued with `tag` (the filler, once the tool answered). */
+  stopPcm(tag: string): void {
+    this.deps.endpoint.dropTagged(PROMPT_TAG + tag);
+  }
+
+  /**
+   * Queues 24 kHz PCM (a filler, the apology) for the caller. Not model audio: its frames carry
+   * a PROMPT_TAG-prefixed tag (or none), which the ledger and the latency figures ignore.
+   */
+  playPcm(pcm24k: Int16Array, tag?: string): void {
     const enc = new DownlinkAudio({ codec: this.deps.codec, modelFormat: 'pcm16' });
     try {
       const frames = enc.push(new Uint8Array(pcm24k.buffer, pcm24k.byteOffset, pcm24k.byteLength));
       const last = enc.end();
-      for (const f of last ? [...frames, last] : frames) this.deps.endpoint.enqueue(f.payload);
+      const frameTag = tag === undefined ? undefined : PROMPT_TAG + tag;
+      for (const f of last ? [...frames, last] : frames) this.deps.endpoint.enqueue(f.payload, frameTag);
     } finally {
       enc.destroy();
     }
@@ -409,7 +421,7 @@ export class RealtimeBridge {
   }
 
   private onFrameSent(packet: PacedPacket, sentMs: number): void {
-    if (packet.tag !== undefined) {
+    if (packet.tag !== undefined && !packet.tag.startsWith(PROMPT_TAG)) {
       this.stats.framesDown++;
       if (this.firstAudioAt === null) {
         this.firstAudioAt = sentMs;

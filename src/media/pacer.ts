@@ -126,6 +126,15 @@ export class Pacer {
     return dropped;
   }
 
+  /** Drops the queued frames carrying `tag` (a filler no longer needed); returns how many. */
+  dropTagged(tag: string): number {
+    const rest = this.queue.slice(this.head);
+    const kept = rest.filter((q) => q.tag !== tag);
+    this.queue = kept;
+    this.head = 0;
+    return rest.length - kept.length;
+  }
+
   get queuedFrames(): number {
     return this.queue.length - this.head;
   }

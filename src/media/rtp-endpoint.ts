@@ -161,6 +161,11 @@ export class RtpEndpoint {
     return this.pacer?.flush() ?? 0;
   }
 
+  /** Drops the queued frames carrying `tag` (see Pacer.dropTagged). */
+  dropTagged(tag: string): number {
+    return this.pacer?.dropTagged(tag) ?? 0;
+  }
+
   get queuedFrames(): number {
     return this.pacer?.queuedFrames ?? 0;
   }

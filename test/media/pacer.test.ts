@@ -211,3 +211,13 @@ t.test('flush drops queued audio but keeps a key press in progress', async (t) =
   t.equal(p.flush(), 2, 'two audio frames dropped');
   t.same(p.take(40).map((x) => x.payloadType), [101, 101]);
 });
+
+t.test('dropTagged removes only the frames of one tag', async (t) => {
+  const p = new Pacer({ ssrc: 7, payloadType: 0, timestampPerFrame: 160, startMs: 0, initialSequence: 0, initialTimestamp: 0 });
+  p.enqueue(frame(1), 'model');
+  p.enqueue(frame(2), 'filler');
+  p.enqueue(frame(3), 'filler');
+  p.enqueue(frame(4), 'model');
+  t.equal(p.dropTagged('filler'), 2);
+  t.same(p.take(40).map((x) => x.payload[0]), [1, 4]);
+});
