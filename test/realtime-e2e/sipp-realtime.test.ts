@@ -126,3 +126,50 @@ t.test('a g711 agent on a PCMA call: A-law passes straight through to the model 
   t.equal(rt.audioFormat, 'pcma');
   t.ok(rt.framesDown >= 45, `the model's A-law went out as RTP (${rt.framesDown} frames)`);
 });
+
+t.test('end_call: the gateway sends BYE only after the goodbye has played', async (t) => {
+  const { gw, standIn } = await realtimeGateway({ standIn: { defaultResponse: { kind: 'audio', source: 'tone', durationMs: 1200, transcript: 'Goodbye, thanks for calling.' } } });
+  t.teardown(async () => {
+    await gw.stop();
+    await standIn.close();
+  });
+  // At answer the gateway asks for the first words; the model says goodbye and calls end_call.
+  standIn.on('received', (conn, ev) => {
+    if (ev.type === 'response.create') conn.callFunction('end_call', '{"reason":"caller is done"}');
+  });
+  const run = await runSipp({ scenario: 'uac-expect-bye.xml', target: `127.0.0.1:${gw.port('udp')}`, transport: 'u1', service: AGENT_NUMBER, timeoutS: 30 });
+  ok(t, run, 'INVITE → 200 → BYE from the gateway');
+  await until('the CDR', () => realtimeCdrs(gw).at(-1)?.end_reason === 'end_call');
+  const cdr = realtimeCdrs(gw).at(-1)!;
+  t.equal(cdr.hangup_by, 'gateway');
+  t.equal(cdr.details.realtime?.framesDown, 60, 'all 60 frames of the 1.2 s goodbye went out before the BYE');
+  t.same(cdr.details.realtime?.toolCalls.map((c) => [c.name, c.ok]), [['end_call', true]]);
+  t.same(standIn.violations, []);
+});
+
+t.test('a Realtime socket dropped mid-call is survived: the call carries on on a restored session', async (t) => {
+  const { gw, standIn } = await realtimeGateway();
+  t.teardown(async () => {
+    await gw.stop();
+    await standIn.close();
+  });
+  let dropped = false;
+  standIn.on('received', (conn, ev) => {
+    if (!dropped && conn.index === 0 && ev.type === 'input_audio_buffer.append' && conn.audio.durationMs > 1500) {
+      dropped = true;
+      conn.drop();
+    }
+  });
+  const run = await runSipp({ scenario: 'uac-invite-bye.xml', target: `127.0.0.1:${gw.port('udp')}`, transport: 'u1', service: AGENT_NUMBER, pauseMs: 5000, timeoutS: 30 });
+  ok(t, run, 'the call went on to the caller\'s BYE');
+  t.equal(dropped, true);
+  t.equal(standIn.connections.length, 2, 'one reconnection');
+  const second = standIn.connections[1]!;
+  t.ok(second.audio.durationMs > 2000, `caller audio flowed on the new session (${second.audio.durationMs.toFixed(0)} ms)`);
+  t.ok(second.received.some((e) => e.type === 'conversation.item.create'), 'the conversation so far was replayed into it');
+  await until('the CDR', () => Boolean(realtimeCdrs(gw).at(-1)?.end_reason));
+  const cdr = realtimeCdrs(gw).at(-1)!;
+  t.equal(cdr.end_reason, 'remote-bye');
+  t.equal(cdr.details.realtime?.reconnects, 1);
+  t.same(standIn.violations, []);
+});
