@@ -1,3 +1,4 @@
+import { crossFieldProblems } from './cross-checks.js';
 import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
 import { kalemError } from '../core/errors.js';
@@ -47,6 +48,7 @@ export function loadConfig(src: ConfigSource = {}): { config: KalemConfig; path:
 export function validateConfig(raw: unknown): KalemConfig {
   const problems: string[] = [];
   const value = validateAgainst(CONFIG_SCHEMA, raw, '', problems);
+  if (problems.length === 0) problems.push(...crossFieldProblems(value as unknown as KalemConfig));
   if (problems.length > 0) throw kalemError('KALEM_ERR_CONFIG_INVALID', problems.join('; '));
   return deepFreeze(value) as unknown as KalemConfig;
 }

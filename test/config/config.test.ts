@@ -60,3 +60,12 @@ t.test('config/kalem.example.toml shows every key and loads as the defaults', as
   const dev = loadConfig({ path: join(repoRoot, 'config/kalem.dev.toml'), env: {} }).config;
   t.equal(dev.store.path, 'var/kalem.db');
 });
+
+t.test('realtime.base_url: wss only, ws:// only to loopback (the key crosses in the upgrade), no ?model=', async (t) => {
+  t.equal(validateConfig({}).realtime.base_url, 'wss://api.openai.com/v1/realtime');
+  t.doesNotThrow(() => validateConfig({ realtime: { base_url: 'ws://127.0.0.1:8080/v1/realtime' } }));
+  t.throws(() => validateConfig({ realtime: { base_url: 'ws://10.0.0.5/v1/realtime' } }), /realtime\.base_url: ws:\/\/ \(no TLS\) is only allowed to a loopback host/);
+  t.throws(() => validateConfig({ realtime: { base_url: 'https://api.openai.com/v1/realtime' } }), /realtime\.base_url: expected a wss:\/\/ URL, got https:/);
+  t.throws(() => validateConfig({ realtime: { base_url: 'not a url' } }), /realtime\.base_url: "not a url" is not a URL/);
+  t.throws(() => validateConfig({ realtime: { base_url: 'wss://x.example/v1/realtime?model=gpt-realtime' } }), /leave out \?model=/);
+});
