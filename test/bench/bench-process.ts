@@ -6,7 +6,7 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 const CLK_TCK = (() => {
@@ -98,4 +98,37 @@ export function lastStats(path: string): Record<string, string> {
   const head = (rows[0] ?? '').split(';');
   const last = (rows.at(-1) ?? '').split(';');
   return Object.fromEntries(head.map((h, i) => [h, last[i] ?? '']));
+}
+
+/** Busy and total jiffies of all CPUs (/proc/stat): the machine's load during a step. */
+export function machineJiffies(): { busy: number; total: number } {
+  const v = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const total = v.reduce((a, b) => a + b, 0);
+  return { busy: total - (v[3] ?? 0) - (v[4] ?? 0), total };
+}
+
+/** The daemon's managed rtpengine: a child whose command name is rtpengine (setpriv execs it in place). */
+export function rtpenginePid(daemonPid: number): number | undefined {
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${daemonPid}/task`);
+  } catch {
+    return undefined;
+  }
+  for (const t of tasks) {
+    let children: string[] = [];
+    try {
+      children = readFileSync(`/proc/${daemonPid}/task/${t}/children`, 'utf8').trim().split(' ').filter(Boolean);
+    } catch {
+      continue;
+    }
+    for (const c of children) {
+      try {
+        if (readFileSync(`/proc/${c}/comm`, 'utf8').trim() === 'rtpengine') return Number(c);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  return undefined;
 }
