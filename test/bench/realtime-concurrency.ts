@@ -706,7 +706,9 @@ async function main(): Promise<number> {
     for (const mode of o.modes) {
       if (interrupted) break;
       const log = openSync(setUp.logPath, 'a');
-      const child = spawn(process.execPath, [MAIN, '--config', join(setUp.dir, 'kalem.toml'), 'serve'], { stdio: ['ignore', log, log] });
+      // BENCH_DAEMON_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the daemon.
+      const nodeArgs = (process.env['BENCH_DAEMON_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+      const child = spawn(process.execPath, [...nodeArgs, MAIN, '--config', join(setUp.dir, 'kalem.toml'), 'serve'], { stdio: ['ignore', log, log] });
       closeSync(log);
       running.daemon = child;
       if (child.pid === undefined) throw new Error('could not start the daemon');
