@@ -387,7 +387,7 @@ export class RealtimeBridge {
       if (this.reconnecting) this.stats.dropped++;
       return;
     }
-    const bytes = this.uplink.convert(frame.payload);
+    const bytes = this.uplink.convert(frame.payload, frame.samples);
     if (client.appendAudio(bytes)) {
       this.stats.framesUp++;
       this.stats.appendedBytes += bytes.length;

@@ -69,13 +69,30 @@ export class UplinkAudio {
     this.frameBytesOut = (MODEL_SAMPLE_RATE / 50) * 2;
   }
 
-  /** Bytes for the model for one inbound frame (null payload = a frame of silence). */
-  convert(payload: Uint8Array | null): Uint8Array {
-    if (this.codec === null) return payload ?? this.silence;
-    // A missing frame: Opus conceals it from its own state (libopus PLC); the others get silence.
-    const pcm = payload !== null ? this.codec.decode(payload) : hasConceal(this.codec) ? this.codec.conceal() : new Int16Array(this.codec.samplesPerFrame);
+  /**
+   * Bytes for the model for one inbound packet. A null payload is silence: `silenceSamples` at
+   * the RTP clock rate (a lost stretch), default one 20 ms frame.
+   */
+  convert(payload: Uint8Array | null, silenceSamples?: number): Uint8Array {
+    if (this.codec === null) {
+      if (payload !== null) return payload;
+      return silenceSamples === undefined || silenceSamples === 160 ? this.silence : new Uint8Array(silenceSamples).fill(this.silence[0]!);
+    }
+    const pcm = payload !== null ? this.codec.decode(payload) : this.missing(silenceSamples);
     const out = this.resampler === null ? pcm : this.resampler.process(pcm);
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  }
+
+  /** What stands in for a lost stretch: Opus conceals from its own state (libopus PLC), the others are silent. */
+  private missing(samples: number | undefined): Int16Array {
+    const codec = this.codec!;
+    const frames = samples === undefined ? 1 : Math.max(1, Math.round(samples / codec.timestampPerFrame));
+    if (hasConceal(codec)) {
+      const out = new Int16Array(frames * codec.samplesPerFrame);
+      for (let i = 0; i < frames; i++) out.set(codec.conceal(), i * codec.samplesPerFrame);
+      return out;
+    }
+    return new Int16Array(samples === undefined ? codec.samplesPerFrame : Math.round((samples * codec.sampleRate) / codec.clockRate));
   }
 
   /** Nominal bytes per 20 ms frame sent to the model. */

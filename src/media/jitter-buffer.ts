@@ -28,14 +28,6 @@
  * that was only late. A talkspurt that starts on an empty buffer (marker bit, or a timestamp
  * far ahead after a pause) gets the full target margin back before it plays.
  *
- * Eager playout (`playout: 'eager'`, for feeding a speech model): a model needs audio in order,
- * not on a steady clock, and every millisecond held here is a millisecond of reply latency. So
- * `takeReady` hands over the next frame the moment its packet is there (no priming, no held
- * depth), and `takeOverdue(nowMs)`, called on the frame tick, gives up on a missing slot once a
- * later packet has waited `minDepthMs` for it (the reorder window): the gap is concealed and
- * counted lost. A packet ahead of playout on an empty buffer (a new talkspurt, a pause) plays at
- * once; one for a slot already played is late and dropped. `pop` is the paced mode's call.
- *
  * Anomalies: duplicates and late packets (their slot already played) are dropped and counted;
  * 16-bit sequence and 32-bit timestamp wraps are unwrapped; an SSRC change starts a new
  * timeline (sequence and timestamp state reset) that plays after what is already buffered;
@@ -64,11 +56,6 @@ export interface JitterBufferOptions {
   readonly maxRepeatFrames?: number;
   /** Window over which excess depth must persist before a frame is dropped; default 1000. */
   readonly shrinkWindowMs?: number;
-  /**
-   * 'paced' (default): one frame per `pop` on the frame tick, after a primed depth (an ear).
-   * 'eager': `takeReady` on arrival, `takeOverdue` on the tick (a speech model; see above).
-   */
-  readonly playout?: 'paced' | 'eager';
 }
 
 /**
@@ -122,7 +109,6 @@ export interface JitterBufferStats {
 interface Entry {
   readonly extSeq: number;
   readonly packet: JitterInput;
-  readonly arrivalMs: number;
 }
 
 const SEEN_RING = 256;
@@ -138,8 +124,6 @@ export class JitterBuffer {
   private readonly shrinkTicks: number;
   /** Slots beyond which a packet is a timeline jump rather than early or late. */
   private readonly jumpFrames: number;
-  private readonly eager: boolean;
-  private readonly reorderMs: number;
 
   private state: 'idle' | 'priming' | 'playing' = 'idle';
   private ssrc: number | null = null;
@@ -200,10 +184,6 @@ export class JitterBuffer {
     this.maxRepeat = maxRepeat;
     this.shrinkTicks = Math.max(1, Math.round((options.shrinkWindowMs ?? 1000) / frameMs));
     this.jumpFrames = Math.max(50, 2 * this.maxFrames);
-    const playout = options.playout ?? 'paced';
-    if (playout !== 'paced' && playout !== 'eager') throw new TypeError(`playout must be 'paced' or 'eager', got ${String(playout)}`);
-    this.eager = playout === 'eager';
-    this.reorderMs = minDepthMs;
   }
 
   /** The depth the buffer steers towards, in frames. */
@@ -252,12 +232,7 @@ export class JitterBuffer {
       this.jump(packet, extSeq, arrivalMs);
       return;
     }
-    if (this.eager && this.buffer.size === 0 && ahead > 0 && this.highestExtSeq !== null && extSeq === this.highestExtSeq + 1) {
-      // Eager: the timestamp moved on but no sequence number is missing, so nothing before
-      // this packet is worth waiting for (a pause in sending, a new talkspurt): it plays at
-      // once. With a sequence gap it waits the reorder window like any other.
-      this.nextSlot = slot;
-    } else if (!this.eager && packet.marker === true && this.state === 'playing' && this.buffer.size === 0 && ahead < this.targetFrames) {
+    if (packet.marker === true && this.state === 'playing' && this.buffer.size === 0 && ahead < this.targetFrames) {
       // A talkspurt starts (RFC 3551 §4.1) on an empty buffer: step playout back so it gets
       // the full target margin; the slots in between are silence anyway.
       this.nextSlot = slot - this.targetFrames;
@@ -278,7 +253,18 @@ export class JitterBuffer {
     let frame: JitterFrame;
     const entry = this.buffer.get(this.nextSlot);
     if (entry !== undefined) {
-      frame = this.playEntry(entry);
+      this.buffer.delete(this.nextSlot);
+      this.nextSlot++;
+      this.last = entry.packet;
+      this.repeats = 0;
+      this.counters.played++;
+      frame = {
+        kind: 'audio',
+        payload: entry.packet.payload,
+        payloadType: entry.packet.payloadType,
+        timestamp: entry.packet.timestamp,
+        sequenceNumber: entry.packet.sequenceNumber,
+      };
     } else {
       frame = this.conceal();
       if (this.buffer.size > 0) {
@@ -292,58 +278,6 @@ export class JitterBuffer {
     }
     this.shrinkIfDeep();
     return frame;
-  }
-
-  /**
-   * Eager playout: the next frame if its packet is here, else null. Call it after every `push`
-   * until it returns null.
-   */
-  takeReady(): JitterFrame | null {
-    if (this.state === 'idle') return null;
-    const entry = this.buffer.get(this.nextSlot);
-    if (entry === undefined) return null;
-    this.state = 'playing';
-    return this.playEntry(entry);
-  }
-
-  /**
-   * Eager playout, on the frame tick: when the next slot's packet is missing and a later packet
-   * has waited the reorder window (`minDepthMs`) for it, the missing slots up to that packet are
-   * lost. Returns one silence frame per lost slot (at most `maxConcealFrames`, so a long gap
-   * does not flood the model), after which `takeReady` has frames again.
-   */
-  takeOverdue(nowMs: number, maxConcealFrames = 5): JitterFrame[] {
-    if (this.state === 'idle' || this.buffer.size === 0 || this.buffer.has(this.nextSlot)) return [];
-    let first: Entry | undefined;
-    let firstSlot = Infinity;
-    for (const [slot, entry] of this.buffer) {
-      if (slot < firstSlot) {
-        firstSlot = slot;
-        first = entry;
-      }
-    }
-    if (first === undefined || nowMs - first.arrivalMs < this.reorderMs) return [];
-    const missing = firstSlot - this.nextSlot;
-    this.counters.lost += missing;
-    this.nextSlot = firstSlot;
-    const out: JitterFrame[] = [];
-    for (let i = 0; i < Math.min(missing, maxConcealFrames); i++) out.push(this.conceal());
-    return out;
-  }
-
-  private playEntry(entry: Entry): JitterFrame {
-    this.buffer.delete(this.nextSlot);
-    this.nextSlot++;
-    this.last = entry.packet;
-    this.repeats = 0;
-    this.counters.played++;
-    return {
-      kind: 'audio',
-      payload: entry.packet.payload,
-      payloadType: entry.packet.payloadType,
-      timestamp: entry.packet.timestamp,
-      sequenceNumber: entry.packet.sequenceNumber,
-    };
   }
 
   /** Forgets everything, as if newly created (counters are kept). */
@@ -398,9 +332,7 @@ export class JitterBuffer {
       this.nextSlot = 0;
       this.highestSlot = -1;
     } else {
-      // Eager playout holds no margin: the new timeline plays right after what is buffered.
-      const margin = this.eager ? 0 : this.targetFrames;
-      const slot = Math.max(this.nextSlot + margin, this.buffer.size > 0 ? this.highestSlot + 1 : -Infinity);
+      const slot = Math.max(this.nextSlot + this.targetFrames, this.buffer.size > 0 ? this.highestSlot + 1 : -Infinity);
       this.baseTs = extTs - slot * this.frameTs;
       if (this.buffer.size === 0) this.highestSlot = this.nextSlot - 1;
     }
@@ -443,7 +375,7 @@ export class JitterBuffer {
       this.counters.duplicates++;
       return;
     }
-    this.buffer.set(slot, { extSeq, packet, arrivalMs });
+    this.buffer.set(slot, { extSeq, packet });
     if (slot > this.highestSlot) this.highestSlot = slot;
     this.updateJitter(slot, arrivalMs);
     // Measured before this tick's pop, so one more than the depth left after it.

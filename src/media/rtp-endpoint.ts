@@ -4,12 +4,12 @@
  * rtpengine it faces the carrier directly (symmetric RTP latching covers callers behind NAT).
  *
  *   inbound:  datagram → parseRtp → RFC 3550 stats → telephone-event? → DtmfReceiver → sink.onDtmf
- *                                                  → audio → JitterBuffer (eager) → sink.onFrame
+ *                                                  → audio → ReorderBuffer → sink.onFrame
  *   outbound: enqueue(encoded 20 ms frame) → Pacer ─(shared FrameClock tick)→ RTP → sink.onSent
  *
- * Inbound frames are handed on the moment they are next in order (eager playout, see
- * jitter-buffer.ts): a speech model needs audio in order, not on a clock, and what is held here
- * is reply latency. The frame tick conceals a slot lost for good, and keeps feeding silence
+ * Inbound packets are handed on the moment they are next in sequence (see reorder-buffer.ts): a
+ * speech model needs audio in order, not on a clock, and what is held here is reply latency.
+ * The frame tick gives up a gap lost for good (silence as long as the gap), and keeps feeding silence
  * while a caller who should be sending sends nothing (silence suppression), so the model's
  * voice activity detection sees the turn end.
  *
@@ -23,7 +23,7 @@
 import type { Socket } from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import type { FrameClock } from './frame-clock.js';
-import { JitterBuffer, type JitterBufferStats, type JitterFrame } from './jitter-buffer.js';
+import { ReorderBuffer, type ReorderBufferStats, type ReorderFrame } from './reorder-buffer.js';
 import { Pacer, type PacedPacket, type PacerStats } from './pacer.js';
 import { DtmfReceiver, dtmfPackets, type DtmfPress } from './dtmf.js';
 import { isRtcp, parseRtp, writeRtp } from './rtp/packet.js';
@@ -47,10 +47,12 @@ export interface RtpLegConfig {
   readonly receiving: boolean;
 }
 
-/** One inbound 20 ms frame, in playout order. `payload` is null for silence (write zeros). */
+/** One inbound packet's audio, in sequence order; `payload` null for silence (write zeros). */
 export interface InboundFrame {
-  readonly kind: JitterFrame['kind'];
+  readonly kind: ReorderFrame['kind'];
   readonly payload: Uint8Array | null;
+  /** For silence: how many samples at the RTP clock rate it stands for. */
+  readonly samples?: number;
   /** Monotonic time the packet arrived (audio), or the time the frame was made up (silence). */
   readonly arrivalMs: number;
 }
@@ -68,8 +70,6 @@ export interface RtpEndpointOptions {
   readonly now?: () => number;
   /** Reorder window: how long a later packet waits for a missing one. Default 40. */
   readonly reorderMs?: number;
-  /** Deepest the buffer may get before it is cut back. Default 200. */
-  readonly maxDepthMs?: number;
   /** Feed silence after this long without a frame while the far end should send. Default 100. */
   readonly silenceFillAfterMs?: number;
 }
@@ -80,7 +80,7 @@ export interface RtpEndpointStats {
   /** Datagrams that were not RTP (garbage, or RTCP muxed on the port). */
   ignored: number;
   rtp: RtpReceiverStatsJSON | null;
-  jitter: JitterBufferStats | null;
+  reorder: ReorderBufferStats | null;
   pacer: PacerStats | null;
   dtmfReceived: number;
   dtmfSent: number;
@@ -92,7 +92,7 @@ export class RtpEndpoint {
   private readonly now: () => number;
   private leg: RtpLegConfig | null = null;
   private latched: { address: string; port: number } | undefined;
-  private jitter: JitterBuffer | null = null;
+  private reorder: ReorderBuffer | null = null;
   private rtpStats: RtpReceiverStats | null = null;
   private pacer: Pacer | null = null;
   private readonly dtmf = new DtmfReceiver();
@@ -131,12 +131,7 @@ export class RtpEndpoint {
     if (leg.receiving && !(prev?.receiving ?? true)) this.lastHeardAt = this.now();
     this.leg = leg;
     if (codecChanged) {
-      this.jitter = new JitterBuffer({
-        clockRate: leg.clockRate,
-        playout: 'eager',
-        minDepthMs: this.options.reorderMs ?? 40,
-        maxDepthMs: this.options.maxDepthMs ?? 200,
-      });
+      this.reorder = new ReorderBuffer({ clockRate: leg.clockRate, reorderMs: this.options.reorderMs ?? 40 });
       this.rtpStats = new RtpReceiverStats(leg.clockRate);
       const previous = this.pacer;
       this.pacer = new Pacer({
@@ -199,7 +194,7 @@ export class RtpEndpoint {
       sent: this.counters.sent,
       ignored: this.counters.ignored,
       rtp: this.rtpStats?.toJSON() ?? null,
-      jitter: this.jitter?.toJSON() ?? null,
+      reorder: this.reorder?.toJSON() ?? null,
       pacer: this.pacer?.toJSON() ?? null,
       dtmfReceived: this.dtmf.presses,
       dtmfSent: this.counters.dtmfSent,
@@ -239,18 +234,18 @@ export class RtpEndpoint {
       return;
     }
     this.rtpStats!.record(packet, arrivalMs);
-    const jitter = this.jitter!;
-    jitter.push(packet, arrivalMs);
-    this.drain(jitter, arrivalMs);
+    const reorder = this.reorder!;
+    reorder.push(packet, arrivalMs);
+    this.drain(reorder, arrivalMs);
   }
 
-  private drain(jitter: JitterBuffer, atMs: number): void {
-    for (let f = jitter.takeReady(); f !== null; f = jitter.takeReady()) this.deliver(f, atMs);
+  private drain(reorder: ReorderBuffer, atMs: number): void {
+    for (let f = reorder.takeReady(); f !== null; f = reorder.takeReady()) this.deliver(f, atMs);
   }
 
-  private deliver(frame: JitterFrame, atMs: number): void {
+  private deliver(frame: ReorderFrame, atMs: number): void {
     this.lastFrameAt = atMs;
-    this.sink?.onFrame({ kind: frame.kind, payload: frame.payload, arrivalMs: atMs });
+    this.sink?.onFrame(frame.kind === 'silence' ? { kind: 'silence', payload: null, samples: frame.samples, arrivalMs: atMs } : { kind: 'audio', payload: frame.payload, arrivalMs: atMs });
   }
 
   /** The shared 20 ms tick: paced output, lost-slot concealment, silence fill. */
@@ -266,12 +261,12 @@ export class RtpEndpoint {
       this.counters.sent++;
       this.sink?.onSent?.(p, nowMs);
     }
-    const jitter = this.jitter!;
-    const concealed = jitter.takeOverdue(nowMs);
+    const reorder = this.reorder!;
+    const concealed = reorder.takeOverdue(nowMs);
     for (const f of concealed) this.deliver(f, nowMs);
-    if (concealed.length > 0) this.drain(jitter, nowMs);
+    if (concealed.length > 0) this.drain(reorder, nowMs);
     const fillAfter = this.options.silenceFillAfterMs ?? 100;
-    if (leg.receiving && this.lastFrameAt !== null && nowMs - this.lastFrameAt >= fillAfter && jitter.bufferedFrames === 0) {
+    if (leg.receiving && this.lastFrameAt !== null && nowMs - this.lastFrameAt >= fillAfter && reorder.heldPackets === 0) {
       this.counters.silenceFilled++;
       // lastFrameAt moves by one frame, so exactly one silence frame goes per tick.
       this.sink?.onFrame({ kind: 'silence', payload: null, arrivalMs: nowMs });

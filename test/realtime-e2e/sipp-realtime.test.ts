@@ -43,6 +43,12 @@ t.test('SIPp → rtpengine → gateway → stand-in: caller audio reaches the mo
   t.ok(rt.timeToFirstAudioMs !== null && rt.timeToFirstAudioMs < 1000, `first agent audio ${rt.timeToFirstAudioMs} ms after 200 OK`);
   t.ok((cdr.details.media?.sent ?? 0) >= rt.framesDown, 'the RTP endpoint counted them');
   t.ok(rt.framesUp > 250, `caller frames went up (${rt.framesUp})`);
+  // SIPp's g711a.pcap is 236 packets of 30 ms (7080 ms); after it, the gateway feeds silence.
+  const media = cdr.details.media as unknown as { reorder: { lost: number; concealedMs: number; played: number }; silenceFilled: number };
+  t.equal(media.reorder.played, 236, 'every pcap packet went to the model, once, in order');
+  t.equal(media.reorder.lost, 0);
+  const expectedMs = 7080 + 20 * media.silenceFilled + media.reorder.concealedMs;
+  t.ok(Math.abs(conn.audio.durationMs - expectedMs) <= 1, `the stand-in's ${conn.audio.durationMs.toFixed(0)} ms = 7080 ms of speech + ${media.silenceFilled} silence frames after it`);
   t.equal((rt as unknown as { appendedBytes: number }).appendedBytes, conn.audio.bytes, 'every byte the gateway appended reached the stand-in');
   let transcript: Array<{ role: string; text: string }> = [];
   await gw.provision((app) => {
