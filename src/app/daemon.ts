@@ -293,6 +293,7 @@ export class Daemon {
     const base = rt.base_url;
     return {
       frameClock,
+      reorderMs: app.config.media.reorder_window_ms,
       urlFor: (model) => `${base}${base.includes('?') ? '&' : '?'}model=${encodeURIComponent(model)}`,
       authScheme: rt.auth_scheme,
       connectTimeoutMs: rt.connect_timeout_ms,

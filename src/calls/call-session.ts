@@ -24,6 +24,8 @@ import type { TranscriptTurn } from '../tenancy/model.js';
 /** What realtime agents need beyond the echo's media (absent: realtime agents get 480). */
 export interface RealtimeCallDeps {
   readonly frameClock: FrameClock;
+  /** Reorder window of the caller's packets (see media/reorder-buffer.ts). */
+  readonly reorderMs: number;
   /** The Realtime URL for a model (base URL + ?model=). */
   readonly urlFor: (model: string) => string;
   readonly authScheme: 'bearer' | 'api-key';
@@ -268,7 +270,7 @@ export class CallSession {
     const media = await DirectMedia.open(
       this.deps.rtp,
       this.deps.sdpAddress(this.call),
-      realtime ? { endpoint: realtimeLeg({ frameClock: realtime.frameClock }), codecs: REALTIME_CODECS } : {},
+      realtime ? { endpoint: realtimeLeg({ frameClock: realtime.frameClock, reorderMs: realtime.reorderMs }), codecs: REALTIME_CODECS } : {},
     );
     if (this.ended) {
       media.close();
@@ -307,7 +309,7 @@ export class CallSession {
         carrierSource: info.source.address,
       },
       this.log,
-      realtime ? { endpoint: realtimeLeg({ frameClock: realtime.frameClock }), codecs: REALTIME_CODECS } : {},
+      realtime ? { endpoint: realtimeLeg({ frameClock: realtime.frameClock, reorderMs: realtime.reorderMs }), codecs: REALTIME_CODECS } : {},
     );
     this.media = media;
     if (this.ended) {

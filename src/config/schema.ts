@@ -94,6 +94,11 @@ export const CONFIG_SCHEMA = {
     public_address: optStr('Address written into SDP; default: sip.public_address, else the address the INVITE arrived on.'),
     port_min: int(20_000, 'Lowest RTP port (even).', { min: 1024, max: 65534 }),
     port_max: int(29_999, 'Highest RTP port.', { min: 1025, max: 65535 }),
+    reorder_window_ms: int(
+      40,
+      "Realtime calls: how long a caller packet after a sequence gap waits for the missing one before the gap is given up (audio goes to the model in order at once; this is the only delay added).",
+      { min: 0, max: 500 },
+    ),
   },
   api: {
     $doc:
