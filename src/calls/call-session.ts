@@ -97,6 +97,8 @@ export class CallSession {
   /** A more precise CDR end reason than the SIP one (media-timeout, max-duration). */
   private endCause: string | null = null;
   private answeredAt: number | null = null;
+  /** Why the call was refused after admission (status and cause), for the CDR. */
+  private refusal: { status: number; why: string | null } | null = null;
   private readonly startedAt: number;
   private ended = false;
   private hangupBy: 'caller' | 'gateway' | null = null;
@@ -350,7 +352,9 @@ export class CallSession {
   /** Gives up on a call not yet answered with a final status (or ends it if it was). */
   private endWith(status: number, reason?: string, why?: string, headers?: Record<string, string>): void {
     if (this.ended) return;
-    if (why) this.log.info({ status, why }, this.answeredAt === null ? 'call refused after admission' : 'ending call');
+    if (this.answeredAt === null) this.refusal = { status, why: why ?? reason ?? null };
+    // A 5xx after admission is the gateway's own failure (rtpengine, the model): operators need it.
+    if (why) this.log[status >= 500 ? 'warn' : 'info']({ status, why }, this.answeredAt === null ? 'call refused after admission' : 'ending call');
     if (this.answeredAt === null) this.tracker.rejected(status);
     try {
       if (this.answeredAt === null) this.call.reject(status, { ...(reason ? { reason } : {}), ...(headers ? { headers } : {}) });
@@ -386,7 +390,7 @@ export class CallSession {
         endedAt: new Date(now).toISOString(),
         endReason: this.endCause ?? reason,
         hangupBy: this.hangupBy,
-        details: { ...(stats ? { media: stats } : {}), ...(realtime ? { realtime } : {}) },
+        details: { ...(stats ? { media: stats } : {}), ...(realtime ? { realtime } : {}), ...(this.refusal ? { refusal: this.refusal } : {}) },
       });
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'CDR update failed');

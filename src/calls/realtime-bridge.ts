@@ -89,6 +89,9 @@ export interface BridgeSummary {
   failedWith: string | null;
 }
 
+/** Model frames converted ahead of the pacer: enough to ride out a late tick, few enough that a barge-in wastes little. */
+const LEAD_FRAMES = 3;
+
 /** Tags of our own prompts' frames start with this (model item ids never do). */
 const PROMPT_TAG = '\u0000prompt:';
 
@@ -109,10 +112,13 @@ export class RealtimeBridge {
   private answeredAt: number | null = null;
   private firstAudioAt: number | null = null;
   private downItem: string | null = null;
-  /** Receipt times of queued model frames, FIFO with the pacer (for the down latency). */
-  private readonly downReceipts: Array<{ receivedMs: number; queueWasEmpty: boolean }> = [];
-  /** Milliseconds of audio queued per item (to cut its transcript on barge-in). */
-  private readonly itemAudioMs = new Map<string, number>();
+  private downContent = 0;
+  /** Model audio not yet converted, in arrival order (null delta: the item's audio is done). */
+  private readonly pendingDown: Array<{ itemId: string; contentIndex: number; delta: string | null; receivedMs: number; idle: boolean }> = [];
+  /** Per queued model frame, FIFO with the pacer: its arrival time when it found nothing queued, else null (for the down latency). */
+  private readonly downReceipts: Array<number | null> = [];
+  /** Milliseconds of audio received per item (to cut its transcript on barge-in). */
+  private readonly itemReceivedMs = new Map<string, number>();
   private pendingDigits = '';
   private digitTimer: TimerHandle | null = null;
   /** Set by end_call: hang up once this response is done and its audio has played. */
@@ -139,6 +145,7 @@ export class RealtimeBridge {
       onFrame: (f) => this.onCallerFrame(f),
       onDtmf: (p) => this.onCallerDtmf(p),
       onSent: (p, ms) => this.onFrameSent(p, ms),
+      beforeSend: () => this.topUp(),
     });
   }
 
@@ -276,8 +283,8 @@ export class RealtimeBridge {
   private wire(client: RealtimeClient): void {
     client.on('response.output_audio.delta', (ev) => this.onModelAudio(ev.item_id, ev.content_index, ev.delta));
     client.on('response.output_audio.done', (ev) => {
-      if (ev.item_id !== this.downItem) return;
-      this.flushDownItem();
+      if (this.closed || this.apologyPlaying) return;
+      this.pendingDown.push({ itemId: ev.item_id, contentIndex: ev.content_index, delta: null, receivedMs: this.deps.clock.monotonic(), idle: false });
     });
     client.on('response.created', (ev) => {
       this.activeResponse = ev.response.id ?? null;
@@ -371,6 +378,7 @@ export class RealtimeBridge {
     if (this.apologyPlaying || this.closed) return;
     this.apologyPlaying = true;
     this.deps.endpoint.flush();
+    this.pendingDown.length = 0;
     this.ledger.flush();
     this.playPcm(this.deps.apology ?? specialInformationTone());
     this.maybeEnd();
@@ -395,13 +403,36 @@ export class RealtimeBridge {
     }
   }
 
+  /**
+   * Model audio is kept as it came (base64) and converted just in time, a few frames ahead of
+   * the pacer (`topUp` on every frame tick). The model sends faster than real time, often a
+   * whole answer in one burst: converting it all on arrival would stall the shared frame tick of
+   * every call for as long, and a barge-in would throw away audio already converted.
+   */
   private onModelAudio(itemId: string, contentIndex: number, delta: string): void {
-    if (this.closed || this.apologyPlaying) return;
+    if (this.closed || this.apologyPlaying || this.ledger.isTruncated(itemId)) return;
     const receivedMs = this.deps.clock.monotonic();
-    if (this.downItem !== null && this.downItem !== itemId) this.flushDownItem();
-    this.downItem = itemId;
-    const frames = this.downlink.push(Buffer.from(delta, 'base64'));
-    for (const f of frames) this.queueModelFrame(itemId, contentIndex, f.payload, f.audioMs, receivedMs);
+    const idle = this.pendingDown.length === 0 && this.deps.endpoint.queuedFrames === 0;
+    this.pendingDown.push({ itemId, contentIndex, delta, receivedMs, idle });
+    // Base64 length → milliseconds of audio: 3/4 of it are bytes; PCM16 24 kHz is 48 bytes/ms, G.711 8.
+    const ms = (delta.length * 3) / 4 / (this.audioFormat === 'pcm16' ? 48 : 8);
+    this.itemReceivedMs.set(itemId, (this.itemReceivedMs.get(itemId) ?? 0) + ms);
+  }
+
+  /** Converts pending model audio until LEAD_FRAMES frames are queued (called before each tick's send). */
+  private topUp(): void {
+    while (this.pendingDown.length > 0 && this.deps.endpoint.queuedFrames < LEAD_FRAMES) {
+      const e = this.pendingDown.shift()!;
+      if (this.downItem !== null && this.downItem !== e.itemId) this.flushDownItem();
+      if (e.delta === null) {
+        if (e.itemId === this.downItem) this.flushDownItem();
+        continue;
+      }
+      this.downItem = e.itemId;
+      this.downContent = e.contentIndex;
+      const frames = this.downlink.push(Buffer.from(e.delta, 'base64'));
+      frames.forEach((f, i) => this.queueModelFrame(e.itemId, e.contentIndex, f.payload, f.audioMs, e.idle && i === 0 ? e.receivedMs : null));
+    }
   }
 
   /** The current item's last partial frame, padded. */
@@ -409,14 +440,14 @@ export class RealtimeBridge {
     const itemId = this.downItem;
     this.downItem = null;
     const last = this.downlink.end();
-    if (itemId !== null && last !== null) this.queueModelFrame(itemId, 0, last.payload, last.audioMs, this.deps.clock.monotonic());
+    if (itemId !== null && last !== null) this.queueModelFrame(itemId, this.downContent, last.payload, last.audioMs, null);
   }
 
-  private queueModelFrame(itemId: string, contentIndex: number, payload: Uint8Array, audioMs: number, receivedMs: number): void {
+  /** `receivedMs`: set for a frame whose audio arrived with nothing queued (its latency counts from arrival). */
+  private queueModelFrame(itemId: string, contentIndex: number, payload: Uint8Array, audioMs: number, receivedMs: number | null): void {
     // Audio of an item already cut by a barge-in is refused by the ledger.
     if (!this.ledger.queued(itemId, contentIndex, audioMs)) return;
-    this.itemAudioMs.set(itemId, (this.itemAudioMs.get(itemId) ?? 0) + audioMs);
-    this.downReceipts.push({ receivedMs, queueWasEmpty: this.deps.endpoint.queuedFrames === 0 });
+    this.downReceipts.push(receivedMs);
     this.deps.endpoint.enqueue(payload, itemId);
   }
 
@@ -432,28 +463,34 @@ export class RealtimeBridge {
       } catch {
         // a frame of an item the ledger already pruned; harmless
       }
-      const r = this.downReceipts.shift();
-      // A frame that found the queue empty waited only for its slot and the tick; one queued
+      const receivedMs = this.downReceipts.shift();
+      // A frame whose audio found nothing queued waited for its slot and the tick; one queued
       // behind others waited for them (the model sends faster than real time), not for us.
-      if (r !== undefined) this.deps.latency?.down(r.queueWasEmpty ? sentMs - r.receivedMs : sentMs - packet.dueMs);
+      if (receivedMs !== undefined) this.deps.latency?.down(receivedMs !== null ? sentMs - receivedMs : sentMs - packet.dueMs);
       if (this.ledger.size > 32) this.ledger.prune();
     }
-    if (this.deps.endpoint.queuedFrames === 0) this.maybeEnd();
+    if (this.deps.endpoint.queuedFrames === 0 && this.pendingDown.length === 0) this.maybeEnd();
   }
 
   /** speech_started: stop the agent at once and cut its item to what the caller heard. */
   private bargeIn(): void {
     const truncation = this.ledger.truncation();
     const dropped = this.deps.endpoint.flush();
+    const pendingItem = this.pendingDown.find((e) => e.delta !== null)?.itemId;
+    const unconverted = this.pendingDown.length;
+    this.pendingDown.length = 0;
     this.downlink.reset();
     this.downItem = null;
     this.downReceipts.length = 0;
     const cuts = this.ledger.flush();
-    if (truncation === null && dropped === 0) return;
+    // Every converted frame of the playing item went out, but more of it was still waiting to be
+    // converted: the caller heard exactly what was sent of it.
+    if (cuts.length === 0 && pendingItem !== undefined) cuts.push(this.ledger.truncateAtSent(pendingItem));
+    if (truncation === null && dropped === 0 && unconverted === 0) return;
     this.stats.bargeIns++;
     const client = this.client;
     for (const cut of cuts) {
-      this.transcriptRec.cut(cut.itemId, cut.audioEndMs, this.itemAudioMs.get(cut.itemId) ?? cut.audioEndMs + cut.unplayedMs);
+      this.transcriptRec.cut(cut.itemId, cut.audioEndMs, this.itemReceivedMs.get(cut.itemId) ?? cut.audioEndMs + cut.unplayedMs);
       try {
         client?.truncate(cut.itemId, cut.contentIndex, cut.audioEndMs);
       } catch (err) {
@@ -496,7 +533,7 @@ export class RealtimeBridge {
   }
 
   private maybeEnd(): void {
-    if (this.deps.endpoint.queuedFrames !== 0) return;
+    if (this.deps.endpoint.queuedFrames !== 0 || this.pendingDown.length !== 0) return;
     if (this.apologyPlaying) {
       this.deps.hangup('realtime-failed');
       return;

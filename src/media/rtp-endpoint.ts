@@ -62,6 +62,8 @@ export interface RtpEndpointSink {
   onDtmf?(press: DtmfPress): void;
   /** A packet left on the wire (`sentMs` on the monotonic clock). */
   onSent?(packet: PacedPacket, sentMs: number): void;
+  /** Called on every frame tick before the due frames are taken: the moment to queue more. */
+  beforeSend?(nowMs: number): void;
 }
 
 export interface RtpEndpointOptions {
@@ -253,6 +255,7 @@ export class RtpEndpoint {
     const leg = this.leg;
     const pacer = this.pacer;
     if (this.closed || leg === null || pacer === null) return;
+    this.sink?.beforeSend?.(nowMs);
     const packets = pacer.take(nowMs);
     const target = this.latched ?? leg.remote;
     for (const p of packets) {

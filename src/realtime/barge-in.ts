@@ -123,6 +123,27 @@ export class PlayoutLedger {
     return out;
   }
 
+  /** True once `itemId` was cut by a barge-in (its later audio is refused). */
+  isTruncated(itemId: string): boolean {
+    return this.truncatedIds.has(itemId);
+  }
+
+  /**
+   * Cuts `itemId` at what was sent of it although none of its frames is waiting (the rest of its
+   * audio was not converted yet): its later audio is refused like after `flush`.
+   */
+  truncateAtSent(itemId: string, contentIndex = 0): Truncation {
+    const item = this.items.get(itemId);
+    const heard = item === undefined || item.sent === 0 ? 0 : item.cumulative[item.sent - 1]!;
+    if (item !== undefined) {
+      item.truncatedAtMs = heard;
+      item.cumulative.length = item.sent;
+    }
+    this.truncatedIds.add(itemId);
+    if (this.truncatedIds.size > 64) this.truncatedIds.delete(this.truncatedIds.values().next().value!);
+    return { itemId, contentIndex: item?.contentIndex ?? contentIndex, audioEndMs: Math.floor(heard + 1e-9), unplayedMs: 0 };
+  }
+
   /** Milliseconds of an item's audio sent so far (0 for an unknown item). */
   sentMs(itemId: string): number {
     const item = this.items.get(itemId);

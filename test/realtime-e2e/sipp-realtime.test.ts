@@ -80,6 +80,7 @@ t.test('a key the API refuses (401) gives the carrier 503, and the account audit
   t.equal(refused?.details['kind'], 'auth');
   t.equal(refused?.details['status'], 401);
   t.equal(realtimeCdrs(gw).at(-1)?.end_reason, 'realtime-auth');
+  t.same((realtimeCdrs(gw).at(-1)?.details as { refusal?: unknown }).refusal, { status: 503, why: 'realtime session: auth' }, 'the CDR says why the call was refused');
   t.notOk(gw.logs.join('\n').includes(plantedKey), "the stand-in's 401 body quotes the key; no log line does");
 });
 

@@ -50,3 +50,16 @@ t.test('with the real pacer: barge-in mid-item cuts at exactly the frames that l
   t.equal(ledger.queued('item_2', 0), false);
   t.same(pacer.take(1000), [], 'nothing more leaves');
 });
+
+t.test('truncateAtSent: an item whose converted frames all went out is cut at what was sent, and refused after', async (t) => {
+  const l = new PlayoutLedger(20);
+  l.queued('item_a', 0);
+  l.queued('item_a', 0);
+  l.sent('item_a');
+  l.sent('item_a');
+  t.equal(l.truncation(), null, 'nothing queued is unsent');
+  t.same(l.truncateAtSent('item_a'), { itemId: 'item_a', contentIndex: 0, audioEndMs: 40, unplayedMs: 0 });
+  t.equal(l.isTruncated('item_a'), true);
+  t.equal(l.queued('item_a', 0), false, 'later audio of the item is refused');
+  t.same(l.truncateAtSent('item_never_sent'), { itemId: 'item_never_sent', contentIndex: 0, audioEndMs: 0, unplayedMs: 0 });
+});
