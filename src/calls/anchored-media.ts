@@ -1,14 +1,11 @@
 import type { Logger } from '../core/logger.js';
 import {
-  LocalSdpSession,
-  negotiate,
   parseSdp,
   serializeSdp,
   type NegotiatedCodec,
 } from '../sdp/index.js';
-import type { CodecSpec } from '../sdp/codecs.js';
 import type { RtpPortAllocator } from '../media/port-allocator.js';
-import { echoLeg, type LegEndpoint, type LegEndpointFactory } from './leg-endpoint.js';
+import { NegotiatedLeg, type LegEndpoint, type LegOptions } from './leg-endpoint.js';
 import { isRejected, isRetryable, type MediaAnchorPort } from './media-anchor-port.js';
 
 /** Where our internal leg lives: rtpengine's `internal` interface talks to us on loopback only. */
@@ -45,8 +42,6 @@ export type MediaAnswer = { ok: true; sdp: string } | { ok: false; status: numbe
  * offer → our endpoint renegotiates → answer, and the 200 carries what rtpengine answered.
  */
 export class AnchoredMedia<E extends LegEndpoint = LegEndpoint> {
-  private codec: NegotiatedCodec | null = null;
-  private readonly session = new LocalSdpSession();
   private carrierSdp: string | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private anchored = false;
@@ -54,12 +49,15 @@ export class AnchoredMedia<E extends LegEndpoint = LegEndpoint> {
   private releasing: Promise<void> | undefined;
 
   private constructor(
-    readonly endpoint: E,
+    private readonly leg: NegotiatedLeg<E>,
     private readonly anchor: MediaAnchorPort,
     private readonly ids: AnchorIds,
     private readonly log: Logger,
-    private readonly codecs: readonly CodecSpec[] | undefined,
   ) {}
+
+  get endpoint(): E {
+    return this.leg.endpoint;
+  }
 
   /**
    * Binds our internal-leg socket on 127.0.0.1 from the allocator's range and builds the
@@ -70,11 +68,9 @@ export class AnchoredMedia<E extends LegEndpoint = LegEndpoint> {
     anchor: MediaAnchorPort,
     ids: AnchorIds,
     log: Logger,
-    options: { endpoint?: LegEndpointFactory<E>; codecs?: readonly CodecSpec[] } = {},
+    options: LegOptions<E> = {},
   ): Promise<AnchoredMedia<E>> {
-    const bound = await rtp.bind();
-    const factory = options.endpoint ?? (echoLeg as unknown as LegEndpointFactory<E>);
-    return new AnchoredMedia(factory(bound), anchor, ids, log, options.codecs);
+    return new AnchoredMedia(await NegotiatedLeg.bind(rtp, options), anchor, ids, log);
   }
 
   /** The initial offer/answer through rtpengine: resolves with the SDP for the carrier's 200. */
@@ -132,12 +128,12 @@ export class AnchoredMedia<E extends LegEndpoint = LegEndpoint> {
   }
 
   get stats(): Record<string, unknown> & { received: number; sent: number; codec: string | null; anchored: true } {
-    return { ...this.endpoint.stats, codec: this.codec && `${this.codec.name}/${this.codec.clockRate}`, anchored: true };
+    return { ...this.endpoint.stats, codec: this.leg.codecLabel, anchored: true };
   }
 
   /** The codec negotiated on our leg (null before the answer). */
   get negotiatedCodec(): NegotiatedCodec | null {
-    return this.codec;
+    return this.leg.negotiatedCodec;
   }
 
   /** Resolves once every rtpengine command queued so far has settled (re-INVITE updates included). */
@@ -182,15 +178,8 @@ export class AnchoredMedia<E extends LegEndpoint = LegEndpoint> {
 
   /** Our endpoint answers rtpengine's internal-leg offer; updates where and whether we send. */
   private negotiateInternal(offer: string): { ok: true; sdp: string } | { ok: false; reason: string } {
-    const r = negotiate(offer, {
-      local: { address: INTERNAL_ADDRESS, port: this.endpoint.port },
-      session: this.session,
-      current: this.codec,
-      ...(this.codecs ? { codecs: this.codecs } : {}),
-    });
+    const r = this.leg.answer(offer, INTERNAL_ADDRESS);
     if (!r.ok) return { ok: false, reason: r.reason };
-    this.codec = r.codec;
-    this.endpoint.apply(r);
     // rtpengine offers rtcp-mux; without it in our answer it would send RTCP to our port + 1.
     return { ok: true, sdp: offersRtcpMux(offer) ? withRtcpMux(r.answer, r.mediaIndex) : r.answer };
   }

@@ -1,7 +1,6 @@
-import { negotiate, LocalSdpSession, type NegotiatedCodec } from '../sdp/index.js';
-import type { CodecSpec } from '../sdp/codecs.js';
+import type { NegotiatedCodec } from '../sdp/index.js';
 import type { RtpPortAllocator } from '../media/port-allocator.js';
-import { echoLeg, type LegEndpoint, type LegEndpointFactory } from './leg-endpoint.js';
+import { NegotiatedLeg, type LegEndpoint, type LegOptions } from './leg-endpoint.js';
 
 /**
  * A call's media without rtpengine (rtpengine.mode = "off"): our endpoint faces the carrier
@@ -9,54 +8,40 @@ import { echoLeg, type LegEndpoint, type LegEndpointFactory } from './leg-endpoi
  * re-INVITE handling (hold stops sending, unhold resumes it, the codec stays).
  */
 export class DirectMedia<E extends LegEndpoint = LegEndpoint> {
-  private codec: NegotiatedCodec | null = null;
-  private readonly session = new LocalSdpSession();
-
   private constructor(
-    readonly endpoint: E,
+    private readonly leg: NegotiatedLeg<E>,
     private readonly sdpAddress: string,
-    private readonly codecs: readonly CodecSpec[] | undefined,
   ) {}
 
-  static async open<E extends LegEndpoint>(
-    rtp: RtpPortAllocator,
-    sdpAddress: string,
-    options: { endpoint?: LegEndpointFactory<E>; codecs?: readonly CodecSpec[] } = {},
-  ): Promise<DirectMedia<E>> {
-    const bound = await rtp.bind();
-    const factory = options.endpoint ?? (echoLeg as unknown as LegEndpointFactory<E>);
-    return new DirectMedia(factory(bound), sdpAddress, options.codecs);
+  static async open<E extends LegEndpoint>(rtp: RtpPortAllocator, sdpAddress: string, options: LegOptions<E> = {}): Promise<DirectMedia<E>> {
+    return new DirectMedia(await NegotiatedLeg.bind(rtp, options), sdpAddress);
+  }
+
+  get endpoint(): E {
+    return this.leg.endpoint;
   }
 
   /** The codec negotiated (null before the answer). */
   get negotiatedCodec(): NegotiatedCodec | null {
-    return this.codec;
+    return this.leg.negotiatedCodec;
   }
 
   /** Our answer to an offer (initial or re-INVITE), or the 488 reason. */
   answer(offer: string): { ok: true; sdp: string } | { ok: false; reason: string } {
-    const r = negotiate(offer, {
-      local: { address: this.sdpAddress, port: this.endpoint.port },
-      session: this.session,
-      current: this.codec,
-      ...(this.codecs ? { codecs: this.codecs } : {}),
-    });
-    if (!r.ok) return { ok: false, reason: r.reason };
-    this.codec = r.codec;
-    this.endpoint.apply(r);
-    return { ok: true, sdp: r.answer };
+    const r = this.leg.answer(offer, this.sdpAddress);
+    return r.ok ? { ok: true, sdp: r.answer } : { ok: false, reason: r.reason };
   }
 
   /** How long the caller has been silent although it should be sending (media-inactivity timeout). */
   silentForMs(): number {
-    return this.endpoint.silentForMs();
+    return this.leg.endpoint.silentForMs();
   }
 
   get stats(): Record<string, unknown> & { received: number; sent: number; codec: string | null } {
-    return { ...this.endpoint.stats, codec: this.codec && `${this.codec.name}/${this.codec.clockRate}` };
+    return { ...this.leg.endpoint.stats, codec: this.leg.codecLabel };
   }
 
   close(): void {
-    this.endpoint.close();
+    this.leg.endpoint.close();
   }
 }

@@ -6,7 +6,9 @@
 import type { Socket } from 'node:dgram';
 import { EchoEndpoint } from '../media/echo-endpoint.js';
 import { RtpEndpoint, type RtpEndpointOptions } from '../media/rtp-endpoint.js';
-import type { NegotiationSuccess } from '../sdp/index.js';
+import { LocalSdpSession, negotiate, type NegotiatedCodec, type NegotiationResult, type NegotiationSuccess } from '../sdp/index.js';
+import type { CodecSpec } from '../sdp/codecs.js';
+import type { RtpPortAllocator } from '../media/port-allocator.js';
 
 export interface LegEndpoint {
   readonly port: number;
@@ -94,4 +96,57 @@ export class RealtimeLeg implements LegEndpoint {
 
 export function realtimeLeg(options: RtpEndpointOptions): LegEndpointFactory<RealtimeLeg> {
   return ({ socket, port, release }) => new RealtimeLeg(new RtpEndpoint(socket, port, release, options));
+}
+
+export interface LegOptions<E extends LegEndpoint> {
+  /** Builds the endpoint on the bound socket; default the echo. */
+  readonly endpoint?: LegEndpointFactory<E>;
+  /** What our endpoint accepts; default every codec the SDP layer knows. */
+  readonly codecs?: readonly CodecSpec[];
+}
+
+/**
+ * Our side of the SDP for one endpoint: its socket from the RTP range, this dialog's o= session,
+ * the codec in use (kept across re-INVITEs), and the codecs it accepts. Shared by the direct and
+ * the rtpengine-anchored media of a call.
+ */
+export class NegotiatedLeg<E extends LegEndpoint> {
+  private codec: NegotiatedCodec | null = null;
+  private readonly session = new LocalSdpSession();
+
+  private constructor(
+    readonly endpoint: E,
+    private readonly codecs: readonly CodecSpec[] | undefined,
+  ) {}
+
+  static async bind<E extends LegEndpoint>(rtp: RtpPortAllocator, options: LegOptions<E> = {}): Promise<NegotiatedLeg<E>> {
+    const bound = await rtp.bind();
+    const factory = options.endpoint ?? (echoLeg as unknown as LegEndpointFactory<E>);
+    return new NegotiatedLeg(factory(bound), options.codecs);
+  }
+
+  /** The codec negotiated (null before the first answer). */
+  get negotiatedCodec(): NegotiatedCodec | null {
+    return this.codec;
+  }
+
+  /** "PCMU/8000" style, for stats and logs. */
+  get codecLabel(): string | null {
+    return this.codec && `${this.codec.name}/${this.codec.clockRate}`;
+  }
+
+  /** Answers an offer with our endpoint at `address`; on success the endpoint applies it. */
+  answer(offer: string, address: string): NegotiationResult {
+    const r = negotiate(offer, {
+      local: { address, port: this.endpoint.port },
+      session: this.session,
+      current: this.codec,
+      ...(this.codecs ? { codecs: this.codecs } : {}),
+    });
+    if (r.ok) {
+      this.codec = r.codec;
+      this.endpoint.apply(r);
+    }
+    return r;
+  }
 }

@@ -39,6 +39,15 @@ export function isPassThrough(codec: string, format: ModelAudioFormat): boolean 
   return (format === 'pcmu' && codec.toUpperCase() === 'PCMU') || (format === 'pcma' && codec.toUpperCase() === 'PCMA');
 }
 
+/** The codec and, unless it already works at 24 kHz (Opus), the resampler between it and the model. */
+function pcmStage(options: AudioPathOptions, direction: 'up' | 'down'): { codec: Codec; resampler: Resampler | null } {
+  const codec = createCodec(options.codec);
+  if (codec.sampleRate === MODEL_SAMPLE_RATE) return { codec, resampler: null };
+  const [inRate, outRate] = direction === 'up' ? [codec.sampleRate, MODEL_SAMPLE_RATE] : [MODEL_SAMPLE_RATE, codec.sampleRate];
+  const quality = options.resamplerQuality === undefined ? {} : { quality: options.resamplerQuality };
+  return { codec, resampler: createResampler({ inRate, outRate, ...quality }) };
+}
+
 function checkFormat(options: AudioPathOptions): void {
   if (options.modelFormat !== 'pcm16' && !isPassThrough(options.codec, options.modelFormat))
     throw new TypeError(`${options.codec} cannot pass through as audio/${options.modelFormat}`);
@@ -60,11 +69,7 @@ export class UplinkAudio {
       this.frameBytesOut = 160;
       return;
     }
-    this.codec = createCodec(options.codec);
-    this.resampler =
-      this.codec.sampleRate === MODEL_SAMPLE_RATE
-        ? null
-        : createResampler({ inRate: this.codec.sampleRate, outRate: MODEL_SAMPLE_RATE, ...(options.resamplerQuality === undefined ? {} : { quality: options.resamplerQuality }) });
+    ({ codec: this.codec, resampler: this.resampler } = pcmStage(options, 'up'));
     this.silence = new Uint8Array(0);
     this.frameBytesOut = (MODEL_SAMPLE_RATE / 50) * 2;
   }
@@ -135,12 +140,8 @@ export class DownlinkAudio {
       this.pending = new Uint8Array(this.frameSamples);
       return;
     }
-    this.codec = createCodec(options.codec);
+    ({ codec: this.codec, resampler: this.resampler } = pcmStage(options, 'down'));
     this.rate = this.codec.sampleRate;
-    this.resampler =
-      this.codec.sampleRate === MODEL_SAMPLE_RATE
-        ? null
-        : createResampler({ inRate: MODEL_SAMPLE_RATE, outRate: this.codec.sampleRate, ...(options.resamplerQuality === undefined ? {} : { quality: options.resamplerQuality }) });
     this.frameSamples = this.codec.samplesPerFrame;
     this.pending = new Int16Array(this.frameSamples);
   }

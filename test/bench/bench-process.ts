@@ -8,6 +8,7 @@ import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import Database from 'better-sqlite3';
 
 const CLK_TCK = (() => {
   try {
@@ -131,4 +132,33 @@ export function rtpenginePid(daemonPid: number): number | undefined {
     }
   }
   return undefined;
+}
+
+/** The highest rowid of the calls table: CDRs written after it belong to the next step. */
+export function maxRowid(dbPath: string): number {
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT coalesce(max(rowid), 0) AS m FROM calls').get() as { m: number }).m;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Samples the peak RSS of the daemon and its rtpengine and the highest 1-minute load average
+ * every `everyMs` while a step runs; `stop()` ends it and returns the peaks.
+ */
+export function samplePeaks(daemonPid: number, rtpPid: number, everyMs: number): { stop(): { daemonKb: number; rtpKb: number; load1Max: number } } {
+  const peaks = { daemonKb: 0, rtpKb: 0, load1Max: 0 };
+  const timer = setInterval(() => {
+    peaks.daemonKb = Math.max(peaks.daemonKb, statusKb(daemonPid, 'VmRSS') ?? 0);
+    peaks.rtpKb = Math.max(peaks.rtpKb, statusKb(rtpPid, 'VmRSS') ?? 0);
+    peaks.load1Max = Math.max(peaks.load1Max, loadAvg1());
+  }, everyMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return { ...peaks };
+    },
+  };
 }

@@ -36,7 +36,7 @@ import { openProvisioning } from '../../src/app/open-app.js';
 import { createMasterKeyFile } from '../../src/crypto/master-key.js';
 import { freePort } from '../helpers/ports.js';
 import { SCENARIOS } from '../helpers/sipp.js';
-import { cpuMs, lastStats, loadAvg1, statusKb, stopProcess, waitForSip } from './bench-process.js';
+import { cpuMs, lastStats, loadAvg1, statusKb, stopProcess, waitForSip, machineJiffies, rtpenginePid, maxRowid, samplePeaks } from './bench-process.js';
 
 const NUMBER = '+14155550100';
 const SCENARIO = join(SCENARIOS, 'bench-uac-echo-rtp.xml');
@@ -86,39 +86,8 @@ function parseOptions(argv: string[]): Options {
 // ---------------------------------------------------------------------------------------------
 // /proc readers (copied from sip-call-rate.ts, which exports nothing)
 
-/** Busy and total jiffies of all CPUs (/proc/stat): the machine's load during a step. */
-function machineJiffies(): { busy: number; total: number } {
-  const v = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
-  const total = v.reduce((a, b) => a + b, 0);
-  return { busy: total - (v[3] ?? 0) - (v[4] ?? 0), total };
-}
 
 
-/** The daemon's rtpengine: a child whose command name is rtpengine (setpriv execs it in place). */
-function rtpenginePid(daemonPid: number): number | undefined {
-  let tasks: string[] = [];
-  try {
-    tasks = readdirSync(`/proc/${daemonPid}/task`);
-  } catch {
-    return undefined;
-  }
-  for (const t of tasks) {
-    let children: string[] = [];
-    try {
-      children = readFileSync(`/proc/${daemonPid}/task/${t}/children`, 'utf8').trim().split(' ').filter(Boolean);
-    } catch {
-      continue;
-    }
-    for (const c of children) {
-      try {
-        if (readFileSync(`/proc/${c}/comm`, 'utf8').trim() === 'rtpengine') return Number(c);
-      } catch {
-        // gone meanwhile
-      }
-    }
-  }
-  return undefined;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The gateway
@@ -345,14 +314,6 @@ interface StepResult {
 }
 
 
-function maxRowid(dbPath: string): number {
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-  try {
-    return (db.prepare('SELECT coalesce(max(rowid), 0) AS m FROM calls').get() as { m: number }).m;
-  } finally {
-    db.close();
-  }
-}
 
 /** The step's SIPp calls (not the probe) after rowid `after`: counts, call-seconds and RTP totals. */
 function stepCdrs(dbPath: string, after: number): { calls: number; open: number; callSeconds: number; received: number; sent: number } {
@@ -406,19 +367,12 @@ async function runStep(gw: Gateway, rtpPid: number, idle: { daemonKb: number; rt
   const sipp = spawn('timeout', args, { cwd: dir, stdio: ['ignore', out, out] });
   closeSync(out);
   running.sipp = sipp;
-  let dPeak = 0;
-  let rPeak = 0;
-  let load1Max = 0;
-  const sampler = setInterval(() => {
-    dPeak = Math.max(dPeak, statusKb(gw.pid, 'VmRSS') ?? 0);
-    rPeak = Math.max(rPeak, statusKb(rtpPid, 'VmRSS') ?? 0);
-    load1Max = Math.max(load1Max, loadAvg1());
-  }, SAMPLE_MS);
+  const sampler = samplePeaks(gw.pid, rtpPid, SAMPLE_MS);
   // The probe starts once all N calls should be up (ramp plus 2 s) and ends well inside the hold.
   const probe = new Promise<void>((r) => setTimeout(r, (rampS + 2) * 1000)).then(() => probeCall(gw.sipPort, o.probeSeconds));
   const [code] = (await once(sipp, 'exit')) as [number | null];
   const probeResult = await probe;
-  clearInterval(sampler);
+  const { daemonKb: dPeak, rtpKb: rPeak, load1Max } = sampler.stop();
   running.sipp = undefined;
   const wallS = (performance.now() - t0) / 1000;
   const cpuD = (cpuMs(gw.pid) ?? cpuD0) - cpuD0;

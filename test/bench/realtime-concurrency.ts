@@ -39,7 +39,7 @@ import { openProvisioning } from '../../src/app/open-app.js';
 import { createMasterKeyFile } from '../../src/crypto/master-key.js';
 import { freePort } from '../helpers/ports.js';
 import { SCENARIOS } from '../helpers/sipp.js';
-import { cpuMs, lastStats, loadAvg1, machineJiffies, rtpenginePid, statusKb, stopProcess, waitForSip } from './bench-process.js';
+import { cpuMs, lastStats, loadAvg1, machineJiffies, rtpenginePid, statusKb, stopProcess, waitForSip, maxRowid, samplePeaks } from './bench-process.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const MAIN = resolve(SELF, '../../../src/main.js');
@@ -440,14 +440,6 @@ interface CdrSummary {
   ttfa: number[];
 }
 
-function maxRowid(dbPath: string): number {
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-  try {
-    return (db.prepare('SELECT coalesce(max(rowid), 0) AS m FROM calls').get() as { m: number }).m;
-  } finally {
-    db.close();
-  }
-}
 
 function stepCdrs(dbPath: string, after: number): CdrSummary {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
@@ -566,16 +558,9 @@ async function runStep(gw: Gateway, rtpPid: number, standIn: StandInHandle, idle
   const sipp = spawn('timeout', args, { cwd: dir, stdio: ['ignore', out, out] });
   closeSync(out);
   running.sipp = sipp;
-  let dPeak = 0;
-  let rPeak = 0;
-  let load1Max = 0;
-  const sampler = setInterval(() => {
-    dPeak = Math.max(dPeak, statusKb(gw.pid, 'VmRSS') ?? 0);
-    rPeak = Math.max(rPeak, statusKb(rtpPid, 'VmRSS') ?? 0);
-    load1Max = Math.max(load1Max, loadAvg1());
-  }, SAMPLE_MS);
+  const sampler = samplePeaks(gw.pid, rtpPid, SAMPLE_MS);
   const [code] = (await once(sipp, 'exit')) as [number | null];
-  clearInterval(sampler);
+  const { daemonKb: dPeak, rtpKb: rPeak, load1Max } = sampler.stop();
   running.sipp = undefined;
   const wallS = (performance.now() - t0) / 1000;
   const cpuD = (cpuMs(gw.pid) ?? cpuD0) - cpuD0;

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TestGateway } from '../helpers/gateway.js';
+import type { BridgeSummary } from '../../src/calls/realtime-bridge.js';
 import { mediaGateway } from '../media-e2e/helpers.js';
 import { OpenAIRealtimeStandIn, type StandInOptions } from '../stand-ins/openai-realtime.js';
 
@@ -50,15 +51,7 @@ export interface RealtimeCdr {
   id: string;
   details: {
     media?: { received: number; sent: number; codec: string | null; dtmfReceived?: number };
-    realtime?: {
-      audioFormat: string;
-      timeToFirstAudioMs: number | null;
-      bargeIns: number;
-      toolCalls: Array<{ name: string; ok: boolean; ms: number }>;
-      reconnects: number;
-      framesUp: number;
-      framesDown: number;
-    };
+    realtime?: BridgeSummary;
   };
 }
 

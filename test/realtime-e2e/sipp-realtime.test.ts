@@ -49,7 +49,7 @@ t.test('SIPp → rtpengine → gateway → stand-in: caller audio reaches the mo
   t.equal(media.reorder.lost, 0);
   const expectedMs = 7080 + 20 * media.silenceFilled + media.reorder.concealedMs;
   t.ok(Math.abs(conn.audio.durationMs - expectedMs) <= 1, `the stand-in's ${conn.audio.durationMs.toFixed(0)} ms = 7080 ms of speech + ${media.silenceFilled} silence frames after it`);
-  t.equal((rt as unknown as { appendedBytes: number }).appendedBytes, conn.audio.bytes, 'every byte the gateway appended reached the stand-in');
+  t.equal(rt.appendedBytes, conn.audio.bytes, 'every byte the gateway appended reached the stand-in');
   let transcript: Array<{ role: string; text: string }> = [];
   await gw.provision((app) => {
     transcript = app.callRecords.transcript('acme', cdr.id);
