@@ -6,9 +6,12 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
+import { createMasterKeyFile } from '../../src/crypto/master-key.js';
 
 const CLK_TCK = (() => {
   try {
@@ -161,4 +164,24 @@ export function samplePeaks(daemonPid: number, rtpPid: number, everyMs: number):
       return { ...peaks };
     },
   };
+}
+
+/**
+ * A benchmark gateway's files in a new temp dir: the master key, and the first sections of its
+ * config (store, keys, log at warn: at info a line per call would be part of what is measured).
+ * The caller appends its own sections to `baseToml` and writes `configPath`.
+ */
+export function benchGatewayFiles(prefix: string): { dir: string; configPath: string; dbPath: string; baseToml: string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const configPath = join(dir, 'kalem.toml');
+  const dbPath = join(dir, 'kalem.db');
+  createMasterKeyFile(join(dir, 'master.key'));
+  const baseToml = `[store]
+path = ${JSON.stringify(dbPath)}
+[keys]
+master_key_file = ${JSON.stringify(join(dir, 'master.key'))}
+[log]
+level = "warn"
+`;
+  return { dir, configPath, dbPath, baseToml };
 }

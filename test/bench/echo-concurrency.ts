@@ -26,17 +26,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { openProvisioning } from '../../src/app/open-app.js';
-import { createMasterKeyFile } from '../../src/crypto/master-key.js';
 import { freePort } from '../helpers/ports.js';
 import { SCENARIOS } from '../helpers/sipp.js';
-import { cpuMs, lastStats, loadAvg1, statusKb, stopProcess, waitForSip, machineJiffies, rtpenginePid, maxRowid, samplePeaks } from './bench-process.js';
+import { cpuMs, lastStats, statusKb, stopProcess, waitForSip, machineJiffies, rtpenginePid, maxRowid, samplePeaks, benchGatewayFiles } from './bench-process.js';
 
 const NUMBER = '+14155550100';
 const SCENARIO = join(SCENARIOS, 'bench-uac-echo-rtp.xml');
@@ -102,21 +100,12 @@ interface Gateway {
 }
 
 async function setUpGateway(): Promise<Omit<Gateway, 'child' | 'pid'>> {
-  const dir = mkdtempSync(join(tmpdir(), 'kalem-echo-bench-'));
+  const { dir, configPath, dbPath, baseToml } = benchGatewayFiles('kalem-echo-bench-');
   const sipPort = await freePort();
-  const configPath = join(dir, 'kalem.toml');
-  const dbPath = join(dir, 'kalem.db');
-  createMasterKeyFile(join(dir, 'master.key'));
   // Media ranges above freePort's 20000-60000 so the SIPp and probe ports never collide with them.
   writeFileSync(
     configPath,
-    `[store]
-path = ${JSON.stringify(dbPath)}
-[keys]
-master_key_file = ${JSON.stringify(join(dir, 'master.key'))}
-[log]
-level = "warn"
-[daemon]
+    `${baseToml}[daemon]
 max_calls = 450
 drain_timeout_ms = 2000
 [sip]

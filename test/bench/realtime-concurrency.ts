@@ -28,18 +28,16 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { openProvisioning } from '../../src/app/open-app.js';
-import { createMasterKeyFile } from '../../src/crypto/master-key.js';
 import { freePort } from '../helpers/ports.js';
 import { SCENARIOS } from '../helpers/sipp.js';
-import { cpuMs, lastStats, loadAvg1, machineJiffies, rtpenginePid, statusKb, stopProcess, waitForSip, maxRowid, samplePeaks } from './bench-process.js';
+import { cpuMs, lastStats, machineJiffies, rtpenginePid, statusKb, stopProcess, waitForSip, maxRowid, samplePeaks, benchGatewayFiles } from './bench-process.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const MAIN = resolve(SELF, '../../../src/main.js');
@@ -277,24 +275,15 @@ interface Gateway {
 }
 
 async function setUpGateway(standInPort: number, apiKey: string): Promise<Omit<Gateway, 'child' | 'pid'>> {
-  const dir = mkdtempSync(join(tmpdir(), 'kalem-realtime-bench-'));
+  const { dir, configPath, dbPath, baseToml } = benchGatewayFiles('kalem-realtime-bench-');
   running.tempDir = dir;
   const sipPort = await freePort();
   let apiPort = await freePort();
   while (apiPort === sipPort || apiPort === sipPort + 2) apiPort = await freePort();
-  const configPath = join(dir, 'kalem.toml');
-  const dbPath = join(dir, 'kalem.db');
-  createMasterKeyFile(join(dir, 'master.key'));
   // Media ranges above freePort's 20000-60000 so the SIPp ports never collide with them.
   writeFileSync(
     configPath,
-    `[store]
-path = ${JSON.stringify(dbPath)}
-[keys]
-master_key_file = ${JSON.stringify(join(dir, 'master.key'))}
-[log]
-level = "warn"
-[daemon]
+    `${baseToml}[daemon]
 max_calls = ${MAX_CALLS}
 drain_timeout_ms = 2000
 [sip]

@@ -20,17 +20,15 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { openProvisioning } from '../../src/app/open-app.js';
-import { createMasterKeyFile } from '../../src/crypto/master-key.js';
 import { freePort } from '../helpers/ports.js';
 import { SCENARIOS } from '../helpers/sipp.js';
-import { cpuMs, lastStats, loadAvg1, statusKb, stopProcess, waitForSip } from './bench-process.js';
+import { cpuMs, lastStats, loadAvg1, statusKb, stopProcess, waitForSip, benchGatewayFiles } from './bench-process.js';
 
 const NUMBER = '+14155550100';
 const SCENARIO = join(SCENARIOS, 'bench-uac-invite-bye.xml');
@@ -149,22 +147,13 @@ interface Gateway {
 }
 
 async function setUpGateway(): Promise<Omit<Gateway, 'child' | 'pid'>> {
-  const dir = mkdtempSync(join(tmpdir(), 'kalem-bench-'));
+  const { dir, configPath, dbPath, baseToml } = benchGatewayFiles('kalem-bench-');
   const sipPort = await freePort();
-  const configPath = join(dir, 'kalem.toml');
-  const dbPath = join(dir, 'kalem.db');
-  createMasterKeyFile(join(dir, 'master.key'));
   // Log level warn: at info, a line per call would make logging a large part of what is measured.
   // The rate limiter is opened up: every call here comes from one source, which is what it limits.
   writeFileSync(
     configPath,
-    `[store]
-path = ${JSON.stringify(dbPath)}
-[keys]
-master_key_file = ${JSON.stringify(join(dir, 'master.key'))}
-[log]
-level = "warn"
-[daemon]
+    `${baseToml}[daemon]
 max_calls = 4000
 drain_timeout_ms = 2000
 [sip]
