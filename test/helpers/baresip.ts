@@ -40,10 +40,11 @@ export interface BaresipOptions {
   sipTrace?: boolean;
   /**
    * SRTP with SDES (module srtp.so), baresip's `mediaenc` account parameter: `srtp-mand` offers
-   * RTP/SAVP with a=crypto and refuses an answer without it; `srtp` offers RTP/AVP with a=crypto.
+   * RTP/SAVP with a=crypto and refuses an answer without it; `srtp` offers RTP/AVP with a=crypto;
+   * `dtls_srtp` (module dtls_srtp.so) offers UDP/TLS/RTP/SAVP with a=fingerprint (DTLS-SRTP).
    * Absent: plain RTP.
    */
-  mediaenc?: 'srtp-mand' | 'srtp';
+  mediaenc?: 'srtp-mand' | 'srtp' | 'dtls_srtp';
 }
 
 export class Baresip {
@@ -108,7 +109,7 @@ export class Baresip {
         `snd_path ${dir}`,
         'module_path /usr/lib/baresip/modules',
         'module g711.so',
-        ...(o.mediaenc ? ['module srtp.so'] : []),
+        ...(o.mediaenc === 'dtls_srtp' ? ['module dtls_srtp.so'] : o.mediaenc ? ['module srtp.so'] : []),
         'module aufile.so',
         'module sndfile.so',
         'module_tmp account.so',

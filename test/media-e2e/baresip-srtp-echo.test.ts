@@ -92,3 +92,41 @@ t.test('baresip over TLS with SRTP (SDES) → rtpengine → echo: baresip hears 
     `what baresip heard through SRTP and rtpengine correlates with what it said: ${best.value.toFixed(4)} at lag ${best.lag * 10} ms (threshold ${MIN_CORRELATION})`,
   );
 });
+
+t.test('baresip with DTLS-SRTP → rtpengine → echo: the DTLS handshake is rtpengine\'s, and baresip hears itself', async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'kalem-dtls-audio-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const ca = new TestCa();
+  t.teardown(() => ca.close());
+  const cert = ca.issueServer('kalem-gw', ca.dir, 'sip');
+  const { gw } = await mediaGateway({
+    sip: `tls_port = 0\ntls_cert_file = ${JSON.stringify(cert.certFile)}\ntls_key_file = ${JSON.stringify(cert.keyFile)}`,
+  });
+  t.teardown(() => gw.stop());
+  const speech = await speechWav(work, 'Secure media with a DTLS handshake. Six, seven, eight, nine, ten.');
+  const sent = readWavPcm16(speech);
+  const baresip = Baresip.start({ cafile: ca.caFile, audioSource: speech, dial: `sip:${ECHO}@127.0.0.1:${gw.port('tls')};transport=tls`, mediaenc: 'dtls_srtp', sipTrace: true });
+  t.teardown(() => baresip.close());
+  const end = await baresip
+    .waitFor(/SIP\/2\.0 200 OK\n(?:(?!SIP\/2\.0 |[A-Z]+ sips?:)[^\n]*\n)*?CSeq: \d+ BYE|session closed: .*/, 25_000)
+    .catch((err: Error) => err);
+  await baresip.stop();
+  const log = baresip.cleanLog();
+  t.notOk(end instanceof Error || /session closed/.test(end[0]), `baresip saw the call through${end instanceof Error ? `: ${end.message}\n${baresip.tail(80)}` : ''}`);
+  const invite = /\nINVITE sip:[^\n]*\n[\s\S]*?\n\n(v=0\n[\s\S]*?)(?:\n\n|$)/.exec(log)?.[1] ?? '';
+  t.match(invite, /^m=audio \d+ UDP\/TLS\/RTP\/SAVPF? /m, 'baresip offered DTLS-SRTP');
+  t.match(invite, /^a=fingerprint:sha-\d+ /m, 'with its certificate fingerprint');
+  const ok = /\nSIP\/2\.0 200 OK\n(?:[^\n]+\n)*?CSeq: \d+ INVITE\n[\s\S]*?\n\n(v=0\n[\s\S]*?)(?:\n\n|$)/.exec(log)?.[1] ?? '';
+  t.match(ok, /^m=audio \d+ UDP\/TLS\/RTP\/SAVPF? /m, 'the 200 answers DTLS-SRTP');
+  t.match(ok, /^a=fingerprint:sha-\d+ /m, "with rtpengine's own certificate fingerprint");
+  const cdr = cdrs(gw).at(-1)!;
+  t.equal(cdr.media?.anchored, true);
+  t.ok((cdr.media?.received ?? 0) > 100, `decrypted RTP reached the echo agent (${cdr.media?.received} packets)`);
+  const { dec } = baresip.dumps();
+  t.ok(dec, 'baresip dumped what it heard');
+  if (!dec) return;
+  const heard = readWavPcm16(dec);
+  const frame = sent.rate / 100;
+  const best = bestLagCorrelation(envelope(sent.samples, frame), envelope(heard.samples, frame), 200);
+  t.ok(best.value > MIN_CORRELATION, `heard through DTLS-SRTP: correlation ${best.value.toFixed(4)} (threshold ${MIN_CORRELATION})`);
+});
