@@ -115,10 +115,10 @@ t.test('baresip with DTLS-SRTP → rtpengine → echo: the DTLS handshake is rtp
   t.notOk(end instanceof Error || /session closed/.test(end[0]), `baresip saw the call through${end instanceof Error ? `: ${end.message}\n${baresip.tail(80)}` : ''}`);
   const invite = /\nINVITE sip:[^\n]*\n[\s\S]*?\n\n(v=0\n[\s\S]*?)(?:\n\n|$)/.exec(log)?.[1] ?? '';
   t.match(invite, /^m=audio \d+ UDP\/TLS\/RTP\/SAVPF? /m, 'baresip offered DTLS-SRTP');
-  t.match(invite, /^a=fingerprint:sha-\d+ /m, 'with its certificate fingerprint');
+  t.match(invite, /^a=fingerprint:sha-\d+ /im, 'with its certificate fingerprint');
   const ok = /\nSIP\/2\.0 200 OK\n(?:[^\n]+\n)*?CSeq: \d+ INVITE\n[\s\S]*?\n\n(v=0\n[\s\S]*?)(?:\n\n|$)/.exec(log)?.[1] ?? '';
   t.match(ok, /^m=audio \d+ UDP\/TLS\/RTP\/SAVPF? /m, 'the 200 answers DTLS-SRTP');
-  t.match(ok, /^a=fingerprint:sha-\d+ /m, "with rtpengine's own certificate fingerprint");
+  t.match(ok, /^a=fingerprint:sha-\d+ /im, "with rtpengine's own certificate fingerprint");
   const cdr = cdrs(gw).at(-1)!;
   t.equal(cdr.media?.anchored, true);
   t.ok((cdr.media?.received ?? 0) > 100, `decrypted RTP reached the echo agent (${cdr.media?.received} packets)`);
