@@ -324,7 +324,7 @@ export class Daemon {
         timeoutMs: rt.webhook_timeout_ms,
         maxResponseBytes: rt.webhook_max_response_bytes,
         fillerAfterMs: rt.webhook_filler_after_ms,
-        ...(process.env['KALEM_TEST_WEBHOOK_HTTP_LOOPBACK'] === '1' ? { allowInsecureHttpLoopback: true } : {}),
+        allowPrivateNetworks: rt.webhook_allow_private_networks,
       },
       latency: {
         up: (ms) => metrics.realtimeAddedLatency('up', ms),

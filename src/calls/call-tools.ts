@@ -38,8 +38,8 @@ export interface CallToolsDeps {
     readonly timeoutMs: number;
     readonly maxResponseBytes: number;
     readonly fillerAfterMs: number;
-    /** Tests only: plain http:// to loopback receivers. */
-    readonly allowInsecureHttpLoopback?: boolean;
+    /** Tenants' services on the operator's own network (loopback, RFC 1918…); off by default. */
+    readonly allowPrivateNetworks?: boolean;
     readonly ca?: string | Buffer;
   };
 }
@@ -152,7 +152,7 @@ export class CallTools implements BridgeTools {
         timeoutMs: this.deps.webhook.timeoutMs,
         maxResponseBytes: this.deps.webhook.maxResponseBytes,
         signal: call.signal,
-        ...(this.deps.webhook.allowInsecureHttpLoopback ? { allowInsecureHttpLoopback: true } : {}),
+        ...(this.deps.webhook.allowPrivateNetworks ? { allowPrivateNetworks: true } : {}),
         ...(this.deps.webhook.ca === undefined ? {} : { ca: this.deps.webhook.ca }),
       });
       return { ok: true, note: `HTTP ${r.status}`, output: r.output };

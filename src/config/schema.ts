@@ -148,6 +148,10 @@ export const CONFIG_SCHEMA = {
     apology_prompt: optStr('Mono 16-bit 24 kHz WAV played before hanging up when the model is gone; default the Special Information Tone.'),
     webhook_timeout_ms: int(8000, 'Deadline of one webhook tool call; the model is told it failed.', { min: 100, max: 120_000 }),
     webhook_max_response_bytes: int(65_536, 'Largest webhook response accepted.', { min: 256, max: 4_194_304 }),
+    webhook_allow_private_networks: bool(
+      false,
+      "Let agents' webhook URLs reach loopback, private (RFC 1918, ULA) and link-local addresses. Off: a tenant's tool cannot probe the gateway's own network (cloud metadata, the admin API, rtpengine).",
+    ),
     webhook_filler_after_ms: int(1200, 'A webhook slower than this gets filler ticks for the caller instead of dead air.', { min: 0, max: 60_000 }),
     dtmf_collect_ms: int(1500, 'Keys pressed within this gap go to the model as one turn ("#" sends at once).', { min: 100, max: 10_000 }),
   },

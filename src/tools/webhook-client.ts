@@ -16,6 +16,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
+import { lookup as dnsLookup } from 'node:dns';
+import { isIP, type LookupFunction } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { WebhookError, type WebhookErrorKind } from './webhook-error.js';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signature.js';
 
@@ -41,6 +44,13 @@ export interface WebhookRequest {
   readonly ca?: string | Buffer;
   /** Permits http:// when the host is 127.0.0.1, ::1 or localhost. Never for tenant URLs. */
   readonly allowInsecureHttpLoopback?: boolean;
+  /**
+   * Allow hosts that are or resolve to loopback, private (RFC 1918, ULA), link-local or other
+   * non-public addresses. Off by default: a tenant's tool URL must not reach the gateway's own
+   * network (cloud metadata, the admin API, rtpengine's control port). Tests and operators whose
+   * tenants' services live on their own network turn it on.
+   */
+  readonly allowPrivateNetworks?: boolean;
   /** Cancels the request (the call ended); the promise rejects with kind `aborted`. */
   readonly signal?: AbortSignal;
   /** Wall clock in epoch milliseconds for `sent_at` and the signature timestamp. */
@@ -144,6 +154,13 @@ export async function callWebhook(request: WebhookRequest): Promise<WebhookResul
     throw new WebhookError('invalid_url', `${what(host)}: credentials in the URL are refused; receivers authenticate requests by the ${SIGNATURE_HEADER} header`, base);
   }
 
+  if (!request.allowPrivateNetworks && isIP(url.hostname.replace(/^\[|\]$/g, '')) !== 0 && !isPublicAddress(url.hostname.replace(/^\[|\]$/g, ''))) {
+    throw new WebhookError('blocked_address', `${what(host)}: the address is not a public one; webhook URLs must reach the internet`, base);
+  }
+  if (url.hostname === 'localhost' && !request.allowPrivateNetworks && !(request.allowInsecureHttpLoopback && url.protocol === 'http:')) {
+    throw new WebhookError('blocked_address', `${what(host)}: localhost is not a public address`, base);
+  }
+
   const args = parseArguments(request.arguments);
   if (args === undefined) {
     throw new WebhookError('invalid_arguments', `${what(host)}: the model's arguments are not a JSON object`, base);
@@ -191,6 +208,8 @@ export async function callWebhook(request: WebhookRequest): Promise<WebhookResul
     const options: https.RequestOptions = {
       method: 'POST',
       agent: false,
+      // Names are checked after resolution, so a public-looking name pointing inward is refused too.
+      ...(request.allowPrivateNetworks ? {} : { lookup: publicOnlyLookup }),
       headers: {
         'Content-Type': 'application/json',
         'Content-Length': body.byteLength,
@@ -244,7 +263,34 @@ export async function callWebhook(request: WebhookRequest): Promise<WebhookResul
     };
 
     req = (url.protocol === 'https:' ? https : http).request(url, options, onResponse);
-    req.on('error', (err: NodeJS.ErrnoException) => fail('network', `the request failed (${err.code ?? 'error'})`, { netCode: err.code }));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      err.code === 'ENOTPUBLIC'
+        ? fail('blocked_address', 'the host resolves to a non-public address; webhook URLs must reach the internet')
+        : fail('network', `the request failed (${err.code ?? 'error'})`, { netCode: err.code }),
+    );
     req.end(body);
   });
 }
+
+/** True for globally routable unicast addresses (not loopback, private, link-local, CGNAT, multicast…). */
+export function isPublicAddress(address: string): boolean {
+  if (!ipaddr.isValid(address)) return false;
+  let ip = ipaddr.parse(address);
+  if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address();
+  return ip.range() === 'unicast';
+}
+
+/** dns.lookup that fails (code ENOTPUBLIC) when any address the name resolves to is not public. */
+const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
+  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return callback(err, '', 0);
+    const list = addresses as unknown as Array<{ address: string; family: number }>;
+    const bad = list.find((a) => !isPublicAddress(a.address));
+    if (bad !== undefined || list.length === 0) {
+      const e = Object.assign(new Error('resolves to a non-public address'), { code: 'ENOTPUBLIC' });
+      return callback(e, '', 0);
+    }
+    if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: typeof list) => void)(null, list);
+    return callback(null, list[0]!.address, list[0]!.family);
+  });
+};

@@ -26,7 +26,9 @@ export type WebhookErrorKind =
   /** The receiver answered with a status other than 2xx or 3xx. */
   | 'http_status'
   /** The response body is larger than the limit. */
-  | 'too_large';
+  | 'too_large'
+  /** The host is (or resolves to) a loopback, private, link-local or otherwise non-public address. */
+  | 'blocked_address';
 
 export const WEBHOOK_ERROR_CODES = {
   invalid_url: 'KALEM_ERR_WEBHOOK_INVALID_URL',
@@ -36,6 +38,7 @@ export const WEBHOOK_ERROR_CODES = {
   network: 'KALEM_ERR_WEBHOOK_NETWORK',
   redirect: 'KALEM_ERR_WEBHOOK_REDIRECT',
   http_status: 'KALEM_ERR_WEBHOOK_HTTP_STATUS',
+  blocked_address: 'KALEM_ERR_WEBHOOK_BLOCKED_ADDRESS',
   too_large: 'KALEM_ERR_WEBHOOK_TOO_LARGE',
 } as const satisfies Record<WebhookErrorKind, string>;
 
@@ -110,6 +113,7 @@ const MODEL_MESSAGES: Record<WebhookErrorKind, string> = {
   redirect: 'the service could not be reached',
   http_status: 'the service reported an error',
   too_large: 'the service sent an answer too large to use',
+  blocked_address: 'the service is not configured correctly and could not be reached',
 };
 
 /**

@@ -95,7 +95,8 @@ async function rig(t: Test, a: Agent, options: { standIn?: ConstructorParameters
     transferred: () => hangups.push({ cause: 'transferred', at: performance.now() }),
     openWebhookSecret: () => new TextEncoder().encode(WEBHOOK_SECRET),
     wipe: (b) => b.fill(0),
-    webhook: { timeoutMs: 3000, maxResponseBytes: 65536, fillerAfterMs: 200, ...(options.webhook ? { ca: options.webhook.ca } : {}) },
+    // The receiver is on 127.0.0.1: a private address, refused unless allowed.
+    webhook: { timeoutMs: 3000, maxResponseBytes: 65536, fillerAfterMs: 200, allowPrivateNetworks: true, ...(options.webhook ? { ca: options.webhook.ca } : {}) },
   });
   const bridge = new RealtimeBridge({
     agent: a,

@@ -9,7 +9,10 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { inspect } from 'node:util';
 import { TestCa } from '../helpers/certs.js';
-import { callWebhook, responseToOutput, type WebhookRequest } from '../../src/tools/webhook-client.js';
+import { callWebhook, isPublicAddress, responseToOutput, type WebhookRequest } from '../../src/tools/webhook-client.js';
+import { isWebhookError } from '../../src/tools/webhook-error.js';
+import { hostname } from 'node:os';
+import { lookup } from 'node:dns/promises';
 import { toModelOutput, WebhookError, type WebhookErrorKind } from '../../src/tools/webhook-error.js';
 import { SIGNATURE_HEADER, verifyWebhookSignature, WebhookSignatureError } from '../../src/tools/webhook-signature.js';
 import { echoAnswer, WebhookReceiver } from './webhook-receiver.js';
@@ -46,6 +49,8 @@ function request(over: Partial<WebhookRequest> = {}): WebhookRequest {
     timeoutMs: 5000,
     maxResponseBytes: 64 * 1024,
     ca: ca.caPem,
+    // The receiver is on 127.0.0.1; the refusal of non-public addresses has its own test below.
+    allowPrivateNetworks: true,
     ...over,
   };
 }
@@ -293,4 +298,24 @@ t.test('no secret, signature, caller data or response body in any error', async 
     t.notOk(text.includes('/hook'), 'no URL path');
     t.same(Object.keys(JSON.parse(toModelOutput(err))), ['error']);
   }
+});
+
+t.test('non-public addresses are refused unless allowed (loopback, RFC 1918, link-local metadata, names resolving inward)', async (t) => {
+  for (const url of ['https://127.0.0.1:9/hook', 'https://10.1.2.3/hook', 'https://169.254.169.254/latest/meta-data', 'https://[::1]:9/hook', 'https://[::ffff:192.168.1.1]/x', 'https://localhost:9/hook']) {
+    const err = await callWebhook({ ...request({ url }), allowPrivateNetworks: false }).catch((e: unknown) => e);
+    t.ok(isWebhookError(err, 'blocked_address'), `${url} refused (${(err as Error).message})`);
+    failures.push(err);
+  }
+  // A name (this machine's) that resolves inward: the check runs after DNS, so a public-looking
+  // name rebound to an inside address is refused as well.
+  const inward = hostname();
+  t.equal(isPublicAddress((await lookup(inward)).address), false, `precondition: ${inward} resolves to a non-public address`);
+  const named = await callWebhook({ ...request({ url: receiver.url('/named', inward) }), allowPrivateNetworks: false }).catch((e: unknown) => e);
+  t.ok(isWebhookError(named, 'blocked_address'), `${inward} is refused after resolution (${(named as Error).message})`);
+  failures.push(named);
+  t.equal(receiver.requests.filter((r) => r.path === '/named').length, 0, 'nothing reached the receiver');
+  t.equal(isPublicAddress('8.8.8.8'), true);
+  t.equal(isPublicAddress('2606:4700::1111'), true);
+  t.equal(isPublicAddress('100.64.0.1'), false, 'CGNAT');
+  t.equal(isPublicAddress('fd00::1'), false, 'ULA');
 });
