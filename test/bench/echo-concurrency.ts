@@ -102,7 +102,7 @@ interface Gateway {
 async function setUpGateway(): Promise<Omit<Gateway, 'child' | 'pid'>> {
   const { dir, configPath, dbPath, baseToml } = benchGatewayFiles('kalem-echo-bench-');
   const sipPort = await freePort();
-  // Media ranges above freePort's 20000-60000 so the SIPp and probe ports never collide with them.
+  // Media ranges above freePort's 42000-60000 so the SIPp and probe ports never collide with them.
   writeFileSync(
     configPath,
     `${baseToml}[daemon]

@@ -280,7 +280,7 @@ async function setUpGateway(standInPort: number, apiKey: string): Promise<Omit<G
   const sipPort = await freePort();
   let apiPort = await freePort();
   while (apiPort === sipPort || apiPort === sipPort + 2) apiPort = await freePort();
-  // Media ranges above freePort's 20000-60000 so the SIPp ports never collide with them.
+  // Media ranges above freePort's 42000-60000 so the SIPp ports never collide with them.
   writeFileSync(
     configPath,
     `${baseToml}[daemon]

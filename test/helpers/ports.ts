@@ -18,12 +18,14 @@ const canBindUdp = (port: number): Promise<boolean> =>
 
 /**
  * An even port free on 127.0.0.1 for UDP and TCP right now (SIPp must be told its ports; our own
- * listeners bind port 0 instead). Random probing in 20000-59998: Linux hands out odd ports for
- * bind(0), and SIPp wants its RTP port even.
+ * listeners bind port 0 instead). Random probing in 42000-59998: Linux hands out odd ports for
+ * bind(0), and SIPp wants its RTP port even. Below 42000 lie the ranges other tests' daemons bind
+ * later (rtpengine media 20000-32000, the gateway's own RTP 40000-40999): a port free when
+ * probed there could be taken before SIPp binds it (seen as "Address already in use").
  */
 export async function freePort(): Promise<number> {
   for (let i = 0; i < 200; i++) {
-    const port = randomInt(10_000, 30_000) * 2;
+    const port = randomInt(21_000, 30_000) * 2;
     if ((await canBindUdp(port)) && (await canBindTcp(port)) && (await canBindUdp(port + 2))) return port;
   }
   throw new Error('no free port found in 200 tries');
