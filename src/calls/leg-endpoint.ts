@@ -66,7 +66,7 @@ export class EchoLeg implements LegEndpoint {
 export const echoLeg: LegEndpointFactory<EchoLeg> = ({ socket, port, release }) =>
   new EchoLeg(new EchoEndpoint(socket, port, release, null));
 
-/** The Realtime bridge's endpoint: jitter buffer in, paced frames out, DTMF both ways. */
+/** The Realtime bridge's endpoint: reorder buffer in, paced frames out, DTMF both ways. */
 export class RealtimeLeg implements LegEndpoint {
   constructor(readonly rtp: RtpEndpoint) {}
   get port(): number {

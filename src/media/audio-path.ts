@@ -10,7 +10,7 @@
  *         (the barge-in ledger counts those). `end()` pads the last partial frame.
  *
  * One instance per call and direction: G.722, Opus and the resamplers are stateful, which is
- * also why frames must come in order exactly once (the jitter buffer sees to that).
+ * also why frames must come in order exactly once (the reorder buffer sees to that).
  */
 import { createCodec } from './codecs/create-codec.js';
 import type { Codec } from './codecs/codec.js';

@@ -6,7 +6,7 @@
  * would wake the event loop a thousand separate times every 20 ms. Here tick n is due at
  * start + n × frameMs on the monotonic clock; the timer is re-armed for the next due time, so
  * lateness never accumulates. Each tick calls every registered listener in one pass: pacers
- * send their due frames, jitter buffers pop theirs. Listeners learn how many frame periods
+ * send their due frames, reorder buffers give up overdue gaps. Listeners learn how many frame periods
  * elapsed since their last call (normally 1; more after an event-loop stall), so they can
  * catch up rather than slip.
  */
