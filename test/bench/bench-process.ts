@@ -185,3 +185,13 @@ level = "warn"
 `;
   return { dir, configPath, dbPath, baseToml };
 }
+
+/** A benchmark's gateway daemon: its files, SIP port and process. */
+export interface BenchGateway {
+  dir: string;
+  logPath: string;
+  dbPath: string;
+  sipPort: number;
+  child: ChildProcess;
+  pid: number;
+}

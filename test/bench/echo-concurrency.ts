@@ -34,7 +34,7 @@ import Database from 'better-sqlite3';
 import { openProvisioning } from '../../src/app/open-app.js';
 import { freePort } from '../helpers/ports.js';
 import { SCENARIOS } from '../helpers/sipp.js';
-import { cpuMs, lastStats, statusKb, stopProcess, waitForSip, machineJiffies, rtpenginePid, maxRowid, samplePeaks, benchGatewayFiles } from './bench-process.js';
+import { cpuMs, lastStats, statusKb, stopProcess, waitForSip, machineJiffies, rtpenginePid, maxRowid, samplePeaks, benchGatewayFiles, type BenchGateway } from './bench-process.js';
 
 const NUMBER = '+14155550100';
 const SCENARIO = join(SCENARIOS, 'bench-uac-echo-rtp.xml');
@@ -82,22 +82,9 @@ function parseOptions(argv: string[]): Options {
 }
 
 // ---------------------------------------------------------------------------------------------
-// /proc readers (copied from sip-call-rate.ts, which exports nothing)
-
-
-
-
-// ---------------------------------------------------------------------------------------------
 // The gateway
 
-interface Gateway {
-  dir: string;
-  logPath: string;
-  dbPath: string;
-  sipPort: number;
-  child: ChildProcess;
-  pid: number;
-}
+type Gateway = BenchGateway;
 
 async function setUpGateway(): Promise<Omit<Gateway, 'child' | 'pid'>> {
   const { dir, configPath, dbPath, baseToml } = benchGatewayFiles('kalem-echo-bench-');

@@ -37,7 +37,7 @@ import Database from 'better-sqlite3';
 import { openProvisioning } from '../../src/app/open-app.js';
 import { freePort } from '../helpers/ports.js';
 import { SCENARIOS } from '../helpers/sipp.js';
-import { cpuMs, lastStats, machineJiffies, rtpenginePid, statusKb, stopProcess, waitForSip, maxRowid, samplePeaks, benchGatewayFiles } from './bench-process.js';
+import { cpuMs, lastStats, machineJiffies, rtpenginePid, statusKb, stopProcess, waitForSip, maxRowid, samplePeaks, benchGatewayFiles, type BenchGateway } from './bench-process.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const MAIN = resolve(SELF, '../../../src/main.js');
@@ -264,14 +264,8 @@ function parseOptions(argv: string[]): Options {
 // ---------------------------------------------------------------------------------------------
 // The gateway
 
-interface Gateway {
-  dir: string;
-  logPath: string;
-  dbPath: string;
-  sipPort: number;
+interface Gateway extends BenchGateway {
   apiPort: number;
-  child: ChildProcess;
-  pid: number;
 }
 
 async function setUpGateway(standInPort: number, apiKey: string): Promise<Omit<Gateway, 'child' | 'pid'>> {

@@ -28,7 +28,7 @@ import Database from 'better-sqlite3';
 import { openProvisioning } from '../../src/app/open-app.js';
 import { freePort } from '../helpers/ports.js';
 import { SCENARIOS } from '../helpers/sipp.js';
-import { cpuMs, lastStats, loadAvg1, statusKb, stopProcess, waitForSip, benchGatewayFiles } from './bench-process.js';
+import { cpuMs, lastStats, loadAvg1, statusKb, stopProcess, waitForSip, benchGatewayFiles, type BenchGateway } from './bench-process.js';
 
 const NUMBER = '+14155550100';
 const SCENARIO = join(SCENARIOS, 'bench-uac-invite-bye.xml');
@@ -137,14 +137,7 @@ function socketDrops(port: number): number | undefined {
 // ---------------------------------------------------------------------------------------------
 // The gateway under test
 
-interface Gateway {
-  dir: string;
-  logPath: string;
-  dbPath: string;
-  sipPort: number;
-  child: ChildProcess;
-  pid: number;
-}
+type Gateway = BenchGateway;
 
 async function setUpGateway(): Promise<Omit<Gateway, 'child' | 'pid'>> {
   const { dir, configPath, dbPath, baseToml } = benchGatewayFiles('kalem-bench-');

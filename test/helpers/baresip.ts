@@ -222,3 +222,16 @@ export async function speechWav(dir: string, text: string, padS = 1): Promise<st
   await run('sox', [raw, '-r', '8000', '-c', '1', '-b', '16', '-e', 'signed-integer', out, 'pad', '0', String(padS)]);
   return out;
 }
+
+/** In baresip's log: the 200 OK for its BYE (the call is over, cleanly), or a session closed by an error. */
+export const CALL_OVER = /SIP\/2\.0 200 OK\n(?:(?!SIP\/2\.0 |[A-Z]+ sips?:)[^\n]*\n)*?CSeq: \d+ BYE|session closed: .*/;
+
+/** The SDP baresip offered in its INVITE (from its SIP trace), or ''. */
+export function offeredSdp(log: string): string {
+  return /\nINVITE sip:[^\n]*\n[\s\S]*?\n\n(v=0\n[\s\S]*?)(?:\n\n|$)/.exec(log)?.[1] ?? '';
+}
+
+/** The SDP of the 200 OK baresip got for its INVITE, or ''. */
+export function answeredSdp(log: string): string {
+  return /\nSIP\/2\.0 200 OK\n(?:[^\n]+\n)*?CSeq: \d+ INVITE\n[\s\S]*?\n\n(v=0\n[\s\S]*?)(?:\n\n|$)/.exec(log)?.[1] ?? '';
+}

@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Baresip, speechWav } from '../helpers/baresip.js';
+import { Baresip, speechWav, CALL_OVER, offeredSdp, answeredSdp } from '../helpers/baresip.js';
 import { TestCa } from '../helpers/certs.js';
 import { bestLagCorrelation, envelope, readWavPcm16 } from '../tls/audio-similarity.js';
 import { cdrs, ECHO, mediaGateway } from './helpers.js';
@@ -44,7 +44,7 @@ t.test('baresip over TLS with SRTP (SDES) → rtpengine → echo: baresip hears 
   const baresip = Baresip.start({ cafile: ca.caFile, audioSource: speech, dial: `sip:${ECHO}@127.0.0.1:${port};transport=tls`, mediaenc: 'srtp-mand', sipTrace: true });
   t.teardown(() => baresip.close());
   const end = await baresip
-    .waitFor(/SIP\/2\.0 200 OK\n(?:(?!SIP\/2\.0 |[A-Z]+ sips?:)[^\n]*\n)*?CSeq: \d+ BYE|session closed: .*/, 25_000)
+    .waitFor(CALL_OVER, 25_000)
     .catch((err: Error) => err);
   await baresip.stop();
   const log = baresip.cleanLog();
@@ -55,10 +55,10 @@ t.test('baresip over TLS with SRTP (SDES) → rtpengine → echo: baresip hears 
   t.match(log, /TLS 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+\nINVITE/, 'signalling over TLS');
 
   // ── the SDP each side saw (baresip's SIP trace) ──
-  const invite = /\nINVITE sip:[^\n]*\n[\s\S]*?\n\n(v=0\n[\s\S]*?)(?:\n\n|$)/.exec(log)?.[1] ?? '';
+  const invite = offeredSdp(log);
   t.match(invite, /^m=audio \d+ RTP\/SAVP /m, 'baresip offered RTP/SAVP');
   t.match(invite, /^a=crypto:\d+ AES_CM_128_HMAC_SHA1_(80|32) inline:/m, 'with an SDES key');
-  const ok = /\nSIP\/2\.0 200 OK\n(?:[^\n]+\n)*?CSeq: \d+ INVITE\n[\s\S]*?\n\n(v=0\n[\s\S]*?)(?:\n\n|$)/.exec(log)?.[1] ?? '';
+  const ok = answeredSdp(log);
   t.match(ok, /^m=audio \d+ RTP\/SAVP 0/m, 'the 200 it got answers RTP/SAVP with PCMU');
   t.match(ok, /^a=crypto:\d+ AES_CM_128_HMAC_SHA1_(80|32) inline:\S+/m, 'and carries rtpengine\'s own SDES key (a=crypto)');
   const answered = Number(/^m=audio (\d+) /m.exec(ok)?.[1]);
@@ -108,15 +108,15 @@ t.test('baresip with DTLS-SRTP → rtpengine → echo: the DTLS handshake is rtp
   const baresip = Baresip.start({ cafile: ca.caFile, audioSource: speech, dial: `sip:${ECHO}@127.0.0.1:${gw.port('tls')};transport=tls`, mediaenc: 'dtls_srtp', sipTrace: true });
   t.teardown(() => baresip.close());
   const end = await baresip
-    .waitFor(/SIP\/2\.0 200 OK\n(?:(?!SIP\/2\.0 |[A-Z]+ sips?:)[^\n]*\n)*?CSeq: \d+ BYE|session closed: .*/, 25_000)
+    .waitFor(CALL_OVER, 25_000)
     .catch((err: Error) => err);
   await baresip.stop();
   const log = baresip.cleanLog();
   t.notOk(end instanceof Error || /session closed/.test(end[0]), `baresip saw the call through${end instanceof Error ? `: ${end.message}\n${baresip.tail(80)}` : ''}`);
-  const invite = /\nINVITE sip:[^\n]*\n[\s\S]*?\n\n(v=0\n[\s\S]*?)(?:\n\n|$)/.exec(log)?.[1] ?? '';
+  const invite = offeredSdp(log);
   t.match(invite, /^m=audio \d+ UDP\/TLS\/RTP\/SAVPF? /m, 'baresip offered DTLS-SRTP');
   t.match(invite, /^a=fingerprint:sha-\d+ /im, 'with its certificate fingerprint');
-  const ok = /\nSIP\/2\.0 200 OK\n(?:[^\n]+\n)*?CSeq: \d+ INVITE\n[\s\S]*?\n\n(v=0\n[\s\S]*?)(?:\n\n|$)/.exec(log)?.[1] ?? '';
+  const ok = answeredSdp(log);
   t.match(ok, /^m=audio \d+ UDP\/TLS\/RTP\/SAVPF? /m, 'the 200 answers DTLS-SRTP');
   t.match(ok, /^a=fingerprint:sha-\d+ /im, "with rtpengine's own certificate fingerprint");
   const cdr = cdrs(gw).at(-1)!;

@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Baresip, speechWav } from '../helpers/baresip.js';
+import { Baresip, speechWav, CALL_OVER } from '../helpers/baresip.js';
 import { TestCa } from '../helpers/certs.js';
 import { bestLagCorrelation, envelope, readWavPcm16 } from '../tls/audio-similarity.js';
 import { AGENT_NUMBER, realtimeCdrs, realtimeGateway } from './helpers.js';
@@ -38,7 +38,7 @@ t.test('baresip over TLS + SRTP talks to a Realtime agent and hears its answer',
   const sent = readWavPcm16(speech);
   const baresip = Baresip.start({ cafile: ca.caFile, audioSource: speech, dial: `sip:${AGENT_NUMBER}@127.0.0.1:${gw.port('tls')};transport=tls`, mediaenc: 'srtp-mand', sipTrace: true, maxSeconds: 30 });
   t.teardown(() => baresip.close());
-  const end = await baresip.waitFor(/SIP\/2\.0 200 OK\n(?:(?!SIP\/2\.0 |[A-Z]+ sips?:)[^\n]*\n)*?CSeq: \d+ BYE|session closed: .*/, 30_000).catch((err: Error) => err);
+  const end = await baresip.waitFor(CALL_OVER, 30_000).catch((err: Error) => err);
   await baresip.stop();
   t.notOk(end instanceof Error || /session closed/.test(end[0]), `baresip saw the call through${end instanceof Error ? `: ${end.message}` : ''}\n${end instanceof Error ? baresip.tail(60) : ''}`);
   t.match(baresip.cleanLog(), /^m=audio \d+ RTP\/SAVP /m, 'SRTP (RTP/SAVP) on the carrier leg');

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Baresip, speechWav } from '../helpers/baresip.js';
+import { Baresip, speechWav, CALL_OVER } from '../helpers/baresip.js';
 import { TestCa } from '../helpers/certs.js';
 import { loopbackConfig, TestGateway } from '../helpers/gateway.js';
 import { bestLagCorrelation, envelope, readWavPcm16 } from './audio-similarity.js';
@@ -64,7 +64,7 @@ t.test('baresip calls the echo agent over TLS and hears itself', async (t) => {
   // The call lasts as long as the speech file; then menu hangs up, and the gateway's 200 to that
   // BYE (seen in baresip's SIP trace) means the call is over on both sides. A call that fails
   // ends in "session closed" instead.
-  const end = await baresip.waitFor(/SIP\/2\.0 200 OK\n(?:(?!SIP\/2\.0 |[A-Z]+ sips?:)[^\n]*\n)*?CSeq: \d+ BYE|session closed: .*/, 20_000).catch((err: Error) => err);
+  const end = await baresip.waitFor(CALL_OVER, 20_000).catch((err: Error) => err);
   await baresip.stop();
   const log = baresip.cleanLog();
   t.notOk(end instanceof Error || /session closed/.test(end[0]), `baresip saw the call through to the 200 for its BYE${end instanceof Error ? `: ${end.message}` : /session closed/.test(end[0]) ? `, but: ${end[0]}\n${baresip.tail(80)}` : ''}`);
