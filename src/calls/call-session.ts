@@ -13,6 +13,7 @@ import type { MediaAnchorPort } from './media-anchor-port.js';
 import { realtimeLeg, type RealtimeLeg } from './leg-endpoint.js';
 import { RealtimeBridge, type RealtimeBridgeDeps } from './realtime-bridge.js';
 import { CallTools, type CallToolsDeps } from './call-tools.js';
+import { CallScope } from './call-scope.js';
 import type { FrameClock } from '../media/frame-clock.js';
 import { DEFAULT_CODECS, TELEPHONE_EVENT, type CodecSpec } from '../sdp/codecs.js';
 import { SUPPORTED_CODECS } from '../media/codecs/create-codec.js';
@@ -104,6 +105,10 @@ export class CallSession {
   private hangupBy: 'caller' | 'gateway' | null = null;
   private readonly log: Logger;
   private readonly tracker: CallTracker;
+  /** What the call started (Realtime bridge and clients); closed when it ends, refusing new children after. */
+  private readonly scope: CallScope;
+  private closedAllResolve!: () => void;
+  private readonly closedAll = new Promise<void>((resolve) => (this.closedAllResolve = resolve));
 
   constructor(
     private readonly call: IncomingCall,
@@ -113,6 +118,7 @@ export class CallSession {
     this.startedAt = deps.clock.now();
     this.log = deps.log.child({ callId: call.info.callId, accountId: admitted.account.id, session: this.id });
     this.tracker = deps.metrics.callStarted();
+    this.scope = new CallScope((err) => this.log.warn({ err: (err as Error).message }, 'closing part of the call failed'));
   }
 
   /** Registers the call (synchronously, so limits hold) and sets it up. Never throws. */
@@ -176,6 +182,7 @@ export class CallSession {
 
   /** Builds the bridge on the negotiated codec and opens the Realtime session; false when the call was refused. */
   private async prepareBridge(realtime: RealtimeCallDeps): Promise<boolean> {
+    if (this.scope.closed) return false;
     const media = this.media!;
     const codec = media.negotiatedCodec;
     const leg = media.endpoint as RealtimeLeg;
@@ -204,9 +211,12 @@ export class CallSession {
       codec: codec!.name,
       clock: this.deps.clock,
       log,
-      newClient: () => realtime.newClient(log),
+      // Each client (a first connect or a reconnect) belongs to the call from the moment it
+      // exists, so a call that ends while it connects closes it; an ended call makes none.
+      newClient: () => this.scope.adopt(realtime.newClient(log), 'a Realtime connection'),
       connect: { url: realtime.urlFor(agent.model), authScheme: realtime.authScheme, timeoutMs: realtime.connectTimeoutMs },
       openKey: () => {
+        this.scope.guard('unsealing the OpenAI key');
         const key = realtime.openSecret(account.id, 'openai');
         if (key === undefined) throw Object.assign(new Error('the account has no "openai" secret'), { noKey: true });
         return key;
@@ -222,11 +232,13 @@ export class CallSession {
       ...(realtime.latency ? { latency: realtime.latency } : {}),
       ...(realtime.reconnected ? { onReconnected: realtime.reconnected } : {}),
     });
-    this.bridge = bridge;
+    this.bridge = this.scope.adopt(bridge, 'the Realtime bridge');
     try {
       await bridge.prepare();
-      return true;
+      return !this.scope.closed;
     } catch (err) {
+      // The call ended meanwhile (CANCEL): its close cascade stopped the connect. Nothing was refused.
+      if (this.scope.closed) return false;
       // Whatever stops the model (a refused key, quota, the API down), the carrier gets a 503 so
       // it can route the call elsewhere; the account's audit trail says why.
       const e = err as Error & { noKey?: boolean };
@@ -332,6 +344,11 @@ export class CallSession {
     return answer.sdp;
   }
 
+  /** Resolves once everything the call started has been closed (after it ended). */
+  whenClosed(): Promise<void> {
+    return this.closedAll;
+  }
+
   /** The SIP Call-ID this session serves. */
   get sipCallId(): string {
     return this.call.info.callId;
@@ -375,7 +392,7 @@ export class CallSession {
     const bridge = this.bridge;
     const realtime = bridge?.summary();
     const transcript = bridge?.transcript() ?? [];
-    if (bridge) void bridge.close().catch((err: Error) => this.log.warn({ err: err.message }, 'realtime close failed'));
+    void this.scope.close().then(this.closedAllResolve);
     this.releaseMedia();
     this.deps.registry.remove(this.id);
     if (stats) this.deps.metrics.rtpPackets({ received: stats.received, sent: stats.sent, lost: 0 });
