@@ -167,6 +167,11 @@ export class CallSession {
       await new Promise<void>((resolve) => this.deps.clock.setTimer(this.deps.echoRingMs, resolve));
       if (this.ended) return;
     }
+    // The model's audio (the first words, the caller's audio up) starts at the ACK, not at the
+    // 200: an INVITE whose 200 is never ACKed (spoofed from a trunk's address over UDP) gets no
+    // conversation on the tenant's key, and its prepared session closes when the call ends (no-ack).
+    const bridge = this.bridge;
+    if (bridge) this.call.once('confirmed', () => bridge.start());
     await this.call.answer(sdp);
     this.answeredAt = this.deps.clock.now();
     this.tracker.answered();
@@ -176,7 +181,6 @@ export class CallSession {
       void this.call.hangup();
     });
     this.watchMedia();
-    this.bridge?.start();
     this.log.info({ codec: this.media?.stats.codec, anchored: this.deps.anchor !== undefined, model: this.bridge?.audioFormat }, 'call answered');
   }
 
