@@ -14,6 +14,7 @@ import { realtimeLeg, type RealtimeLeg } from './leg-endpoint.js';
 import { RealtimeBridge, type RealtimeBridgeDeps } from './realtime-bridge.js';
 import { CallTools, type CallToolsDeps } from './call-tools.js';
 import { CallScope } from './call-scope.js';
+import { checkOffer } from './offer-limits.js';
 import type { FrameClock } from '../media/frame-clock.js';
 import { DEFAULT_CODECS, TELEPHONE_EVENT, type CodecSpec } from '../sdp/codecs.js';
 import { SUPPORTED_CODECS } from '../media/codecs/create-codec.js';
@@ -153,6 +154,8 @@ export class CallSession {
     if (agent.kind !== 'echo' && realtime === undefined) return this.endWith(480, 'Agent Unavailable', 'realtime agents are not enabled');
     const offer = this.call.info.sdp;
     if (offer === null) return this.endWith(488, 'SDP offer required');
+    const offerCheck = checkOffer(offer);
+    if (!offerCheck.ok) return this.endWith(488, 'Not Acceptable Here', offerCheck.why);
     // Media first, so an rtpengine that cannot take the call is a 503 before any ringing, and a
     // caller hanging up while it rings exercises the same release path as every other end.
     const sdp = this.deps.anchor ? await this.setupAnchored(this.deps.anchor, offer, realtime) : await this.setupDirect(offer, realtime);
@@ -301,7 +304,7 @@ export class CallSession {
       return null;
     }
     this.call.setReinviteHandler((reoffer) => {
-      if (reoffer === null) return null;
+      if (reoffer === null || !this.acceptableReoffer(reoffer)) return null;
       const r = media.answer(reoffer);
       if (!r.ok) this.log.info({ why: r.reason }, 're-INVITE refused');
       return r.ok ? r.sdp : null;
@@ -341,6 +344,7 @@ export class CallSession {
       return null;
     }
     this.call.setReinviteHandler((reoffer) => {
+      if (reoffer !== null && !this.acceptableReoffer(reoffer)) return null;
       const sdp = media.reinvite(reoffer);
       if (sdp === null) this.log.info('re-INVITE refused');
       return sdp;
@@ -351,6 +355,13 @@ export class CallSession {
   /** Resolves once everything the call started has been closed (after it ended). */
   whenClosed(): Promise<void> {
     return this.closedAll;
+  }
+
+  /** A re-INVITE's offer passes the same limits as the first one (else 488). */
+  private acceptableReoffer(sdp: string): boolean {
+    const check = checkOffer(sdp);
+    if (!check.ok) this.log.info({ why: check.why }, 're-INVITE refused');
+    return check.ok;
   }
 
   /** The SIP Call-ID this session serves. */
