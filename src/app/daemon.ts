@@ -32,6 +32,7 @@ import { buildSipEngine } from './sip-engine-factory.js';
 import { buildDigestVerifier } from './sip-policy.js';
 import { TrustedSources } from '../tenancy/trusted-sources.js';
 import { CallPathStore } from './call-path-store.js';
+import { RecentAuthentications } from '../sip/recent-authentications.js';
 
 /**
  * The `kalem serve` process: composition root and lifecycle. It builds every long-lived part,
@@ -114,10 +115,19 @@ export class Daemon {
       // With [api] port = -1 nothing can scrape them, so they are not collected at all.
       const metrics = new Metrics({ clock: app.clock, defaultMetrics: config.api.port !== -1 });
       const trusted = new TrustedSources(app.store.trunks, app.clock);
+      // Digest-only trunks have no CIDR: once their credentials verify, their address is spared
+      // the stranger's rate limit like a trunk address.
+      const authenticated = new RecentAuthentications(app.clock);
       const rtpengine = await this.openRtpengine(config, log);
       const anchor = rtpengine && new MediaAnchor(rtpengine.client, { interfaces: rtpengine.interfaces });
       this.anchor = anchor;
-      const engine = buildSipEngine(config, app.clock, app.logger.child({ component: 'sip' }), (a) => trusted.has(a));
+      const engine = buildSipEngine(
+        config,
+        app.clock,
+        app.logger.child({ component: 'sip' }),
+        (a) => trusted.has(a),
+        (a) => authenticated.has(a),
+      );
       engine.on('warning', (message) => log.warn({ message }, 'sip warning'));
       const admission = new AdmissionControl(
         app.store,
@@ -129,6 +139,7 @@ export class Daemon {
         // A managed rtpengine being restarted cannot take calls; an external one is found
         // unreachable by the offer itself (also a 503).
         () => rtpengine?.supervisor === undefined || rtpengine.supervisor.state === 'ready',
+        (source) => authenticated.remember(source),
       );
       // Behind rtpengine our sockets face only its internal interface: loopback.
       const rtp = new RtpPortAllocator(anchor ? '127.0.0.1' : config.media.address, config.media.port_min, config.media.port_max);
