@@ -26,6 +26,7 @@ import { UdpTransport } from './transport/udp-transport.js';
 import { UserAgentCore } from './ua/user-agent-core.js';
 
 import type { RequestGate } from '../request-gate.js';
+import { redactSipText } from '../trace-redaction.js';
 export type { RequestGate } from '../request-gate.js';
 
 export interface EmbeddedEngineOptions {
@@ -52,7 +53,6 @@ export interface EmbeddedEngineOptions {
 /** How long stop() waits for answers to its BYEs before closing the transports. */
 const STOP_GRACE_MS = 2000;
 
-const AUTH_VALUE = /^((?:proxy-)?authorization:\s*\S+)\s.*$/gim;
 
 export class EmbeddedSipEngine extends TypedEmitter<SipEngineEvents> implements SipEngine {
   readonly name = 'embedded' as const;
@@ -182,8 +182,8 @@ export class EmbeddedSipEngine extends TypedEmitter<SipEngineEvents> implements 
   }
 
   private trace(direction: 'in' | 'out', msg: SipMessage, source: ReceivedSource): void {
-    // Authorization values are secrets-in-transit (digest responses); they never reach the log.
-    const text = serializeMessage(msg).toString('utf8').replace(AUTH_VALUE, '$1 [redacted]');
+    // Digest responses and SRTP keys are secrets in transit; they never reach the log.
+    const text = redactSipText(serializeMessage(msg).toString('utf8'));
     this.opts.log.debug({ direction, remote: `${source.address}:${source.port}`, transport: source.transport, sip: text }, 'sip trace');
   }
 }
