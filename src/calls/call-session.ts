@@ -319,14 +319,19 @@ export class CallSession {
     realtime: RealtimeCallDeps | undefined,
   ): Promise<string | null> {
     const info = this.call.info;
+    this.log.debug({ rtpengineCallId: this.id }, 'anchoring media');
     const media = await AnchoredMedia.open(
       anchor.rtp,
       anchor.port,
       {
-        callId: info.callId,
-        fromTag: headerTag(info.header('from')) ?? 'kalem-no-from-tag',
-        // rtpengine only needs a tag that stays the same for the life of the call.
-        toTag: this.id,
+        // rtpengine knows the call by our own id, never the carrier's Call-ID: two live calls
+        // with the same Call-ID (two trunks, two tenants, a careless carrier) would otherwise be
+        // one rtpengine call, one's delete ending the other's media, its offer redirecting it.
+        // The tags only need to stay the same for the life of the call; ours, so no From header
+        // (or its absence) decides them.
+        callId: this.id,
+        fromTag: `${this.id}-carrier`,
+        toTag: `${this.id}-agent`,
         carrierSource: info.source.address,
       },
       this.log,
@@ -448,11 +453,4 @@ export class CallSession {
     }
     this.deps.trackRelease?.(media.release());
   }
-}
-
-/** The `tag` parameter of a From/To header value, if any. */
-export function headerTag(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const afterUri = value.includes('>') ? value.slice(value.lastIndexOf('>') + 1) : value;
-  return /;\s*tag\s*=\s*([^;,\s]+)/i.exec(afterUri)?.[1];
 }
