@@ -15,6 +15,7 @@ import { RealtimeBridge, type RealtimeBridgeDeps } from './realtime-bridge.js';
 import { CallTools, type CallToolsDeps } from './call-tools.js';
 import { CallScope } from './call-scope.js';
 import { checkOffer } from './offer-limits.js';
+import { runInCall } from './call-context.js';
 import type { FrameClock } from '../media/frame-clock.js';
 import { DEFAULT_CODECS, TELEPHONE_EVENT, type CodecSpec } from '../sdp/codecs.js';
 import { SUPPORTED_CODECS } from '../media/codecs/create-codec.js';
@@ -122,8 +123,30 @@ export class CallSession {
     this.scope = new CallScope((err) => this.log.warn({ err: (err as Error).message }, 'closing part of the call failed'));
   }
 
-  /** Registers the call (synchronously, so limits hold) and sets it up. Never throws. */
+  /**
+   * Registers the call (synchronously, so limits hold) and sets it up. Never throws. Everything
+   * the call starts runs in its context (call-context.ts): an error nobody caught there ends
+   * this call, not the daemon.
+   */
   start(): void {
+    runInCall({ callId: this.id, fault: (err, where) => this.fault(err, where) }, () => this.begin());
+  }
+
+  /**
+   * An internal error (a bug, a store that throws where nothing expected it): logged with its
+   * stack, counted, and the call is ended (500 before answer, BYE after). Other calls go on.
+   */
+  private fault(err: unknown, where: string): void {
+    const e = err instanceof Error ? err : new Error(String(err));
+    this.deps.metrics.internalError('call');
+    this.log.error({ where, err: e.message, stack: e.stack }, 'internal error: ending this call');
+    if (this.ended) return;
+    this.endCause ??= 'internal-error';
+    this.hangupBy = 'gateway';
+    this.endWith(500, 'Server Internal Error', `internal error in ${where}`);
+  }
+
+  private begin(): void {
     const { account, agent, trunk, e164 } = this.admitted;
     this.deps.registry.add({ callId: this.id, accountId: account.id, trunkId: trunk.id });
     this.call.on('ended', (reason) => this.finish(reason));
@@ -212,6 +235,15 @@ export class CallSession {
       wipe: realtime.wipe,
       webhook: realtime.webhook,
     });
+    // A tool that throws (its contract is to resolve with an output) is a bug: this call ends.
+    const guardedTools: RealtimeBridgeDeps['tools'] = {
+      run: (call, b) =>
+        tools.run(call, b).catch((err: unknown) => {
+          this.fault(err, `tool ${call.name}`);
+          return JSON.stringify({ error: 'the tool failed' });
+        }),
+      respondsAfter: (name) => tools.respondsAfter(name),
+    };
     const bridge = new RealtimeBridge({
       agent,
       endpoint: leg.rtp,
@@ -230,7 +262,7 @@ export class CallSession {
       },
       wipe: realtime.wipe,
       reconnect: realtime.reconnect(),
-      tools,
+      tools: guardedTools,
       hangup: endCall,
       onFirstAudio: () => this.tracker.firstAgentAudio(),
       dtmfCollectMs: realtime.dtmfCollectMs,
