@@ -318,6 +318,11 @@ export class Daemon {
         client.on('disconnected', (err) => {
           metrics.realtimeError(err.kind);
         });
+        // Refused or failed connects too (a 401 key, quota, the API down); not one the call
+        // itself aborted (a CANCEL while connecting is no error of the API).
+        client.on('connect_failed', (err) => {
+          if (err.kind !== 'closed') metrics.realtimeError(err.kind);
+        });
         return client;
       },
       openSecret: (accountId, name) => {

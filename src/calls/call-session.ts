@@ -16,6 +16,7 @@ import { CallTools, type CallToolsDeps } from './call-tools.js';
 import { CallScope } from './call-scope.js';
 import { checkOffer } from './offer-limits.js';
 import { runInCall } from './call-context.js';
+import { MediaMetricsFeed, REPORT_EVERY_MS } from './media-metrics.js';
 import type { FrameClock } from '../media/frame-clock.js';
 import { DEFAULT_CODECS, TELEPHONE_EVENT, type CodecSpec } from '../sdp/codecs.js';
 import { SUPPORTED_CODECS } from '../media/codecs/create-codec.js';
@@ -111,6 +112,7 @@ export class CallSession {
   private readonly scope: CallScope;
   private closedAllResolve!: () => void;
   private readonly closedAll = new Promise<void>((resolve) => (this.closedAllResolve = resolve));
+  private readonly mediaMetrics: MediaMetricsFeed;
 
   constructor(
     private readonly call: IncomingCall,
@@ -120,6 +122,7 @@ export class CallSession {
     this.startedAt = deps.clock.now();
     this.log = deps.log.child({ callId: call.info.callId, accountId: admitted.account.id, session: this.id });
     this.tracker = deps.metrics.callStarted();
+    this.mediaMetrics = new MediaMetricsFeed(deps.metrics);
     this.scope = new CallScope((err) => this.log.warn({ err: (err as Error).message }, 'closing part of the call failed'));
   }
 
@@ -207,6 +210,7 @@ export class CallSession {
       void this.call.hangup();
     });
     this.watchMedia();
+    this.reportMedia();
     this.log.info({ codec: this.media?.stats.codec, anchored: this.deps.anchor !== undefined, model: this.bridge?.audioFormat }, 'call answered');
   }
 
@@ -316,6 +320,21 @@ export class CallSession {
       this.mediaWatch = this.deps.clock.setTimer(every, check);
     };
     this.mediaWatch = this.deps.clock.setTimer(every, check);
+  }
+
+  /** RTP counters, loss and jitter into the metrics every few seconds (and at the end, in finish). */
+  private reportMedia(): void {
+    const tick = (): void => {
+      if (this.ended || !this.media) return;
+      this.mediaMetrics.report(this.media.stats);
+      timer = this.deps.clock.setTimer(REPORT_EVERY_MS, tick);
+    };
+    let timer = this.deps.clock.setTimer(REPORT_EVERY_MS, tick);
+    try {
+      this.scope.adopt({ close: () => timer.cancel() }, 'the media metrics timer');
+    } catch {
+      // the call ended meanwhile: adopt cancelled it
+    }
   }
 
   /** The echo endpoint answers the carrier directly (rtpengine.mode = "off"). */
@@ -447,7 +466,7 @@ export class CallSession {
     void this.scope.close().then(this.closedAllResolve);
     this.releaseMedia();
     this.deps.registry.remove(this.id);
-    if (stats) this.deps.metrics.rtpPackets({ received: stats.received, sent: stats.sent, lost: 0 });
+    if (stats) this.mediaMetrics.report(stats);
     this.tracker.ended(
       reason === 'cancelled' ? 'cancelled' : reason === 'no-ack' ? 'no_ack' : this.answeredAt !== null ? 'answered' : 'failed',
     );

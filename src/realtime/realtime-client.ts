@@ -103,6 +103,8 @@ export type RealtimeClientEvents = { [E in HandledServerEvent as E['type']]: [ev
    * nobody listens to, and a refused event must not crash the daemon.
    */
   server_error: [event: RealtimeErrorEvent];
+  /** A connect failed (refused key, quota, network, timeout; `closed` when close() aborted it). */
+  connect_failed: [error: RealtimeError];
   /** The socket dropped or the server ended the session; `connect` may be called again. */
   disconnected: [error: RealtimeError];
   /** Every server event, after its own event (for recording and metrics). */
@@ -242,6 +244,7 @@ export class RealtimeClient extends TypedEmitter<RealtimeClientEvents> {
         ws.terminate();
         if (this.stateValue === 'connecting') this.stateValue = 'disconnected';
         this.log?.warn({ error: err.toJSON(), url: where }, 'realtime connect failed');
+        this.emit('connect_failed', err);
         reject(err);
       };
       const timer = this.clock.setTimer(timeoutMs, () =>
