@@ -86,6 +86,10 @@ export class TlsTransport extends StreamTransport {
     return { socket: tls.connect(opts), readyEvent: 'secureConnect' };
   }
 
+  protected override handshakeDoneEvent(): string {
+    return 'secure';
+  }
+
   protected override tlsInfo(socket: net.Socket): TlsInfo {
     const s = socket as tls.TLSSocket;
     const info: TlsInfo = { protocol: s.getProtocol(), cipher: s.getCipher()?.name ?? null };
