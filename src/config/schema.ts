@@ -8,7 +8,7 @@ export const CONFIG_SCHEMA = {
   store: {
     $doc: 'The SQLite database holding tenants, numbers, trunks, sealed secrets, CDRs and the audit log.',
     path: str('/var/lib/kalem/kalem.db', 'Database file. WAL mode: keep the -wal and -shm files beside it.'),
-    busy_timeout_ms: int(5000, 'How long a writer waits for a lock held by another process before failing.', {
+    busy_timeout_ms: int(5000, 'How long a CLI write waits for a lock held by another process before failing (the daemon\'s call-path writes never wait: they are queued).', {
       min: 0,
       max: 600_000,
     }),
