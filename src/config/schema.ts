@@ -22,7 +22,7 @@ export const CONFIG_SCHEMA = {
   log: {
     $doc: 'Logs are JSON lines on stdout (journald collects them).',
     level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const, 'info', 'Minimum level logged.'),
-    sip_trace: bool(false, 'Log every SIP message at debug level (Authorization values are redacted).'),
+    sip_trace: bool(false, 'Log every received SIP message at debug level (Authorization values and SDP keys are redacted).'),
   },
   daemon: {
     $doc: 'Process lifecycle.',
