@@ -14,9 +14,8 @@ import { MediaAnchor } from '../media/rtpengine/media-anchor.js';
 import { openRtpengine, type Rtpengine } from '../media/rtpengine/open-rtpengine.js';
 import type { KalemConfig } from '../config/schema.js';
 import type { SipEngine } from '../sip/sip-engine.js';
-import { ApiServer, type HealthChecks } from '../api/http-server.js';
+import { ApiServer } from '../api/http-server.js';
 import { Metrics } from '../api/metrics.js';
-import { rtpenginePing } from './doctor.js';
 import { sdNotify } from './sd-notify.js';
 import { capacityProblems } from './capacity.js';
 import { kalemError } from '../core/errors.js';
@@ -34,6 +33,8 @@ import { buildDigestVerifier } from './sip-policy.js';
 import { TrustedSources } from '../tenancy/trusted-sources.js';
 import { CallPathStore } from './call-path-store.js';
 import { RecentAuthentications } from '../sip/recent-authentications.js';
+import { assertIntact, StoreHealth } from '../store/store-health.js';
+import { daemonHealthChecks } from './daemon-health.js';
 
 /**
  * The `kalem serve` process: composition root and lifecycle. It builds every long-lived part,
@@ -102,6 +103,14 @@ export class Daemon {
       app.close();
       throw kalemError('KALEM_ERR_CONFIG_INVALID', problems.join('; '));
     }
+    // A damaged file must not take calls (half a numbers table routes calls wrongly) nor writes.
+    try {
+      assertIntact(app.store.db, config.store.path);
+    } catch (err) {
+      app.close();
+      throw err;
+    }
+    const storeHealth = new StoreHealth(app.store.db);
     try {
       const writes = new CallPathStore({
         path: config.store.path,
@@ -109,6 +118,7 @@ export class Daemon {
         keyring: app.keyring,
         reads: app.store.calls,
         log: app.logger.child({ component: 'store' }),
+        health: storeHealth,
       });
       this.callPathStore = writes;
       const registry = new CallRegistry();
@@ -166,6 +176,7 @@ export class Daemon {
           sdpAddress: (call) => sdpAddressOverride ?? (isIP(config.media.address) && config.media.address !== '0.0.0.0' ? config.media.address : call.info.localAddress),
         },
         app.logger.child({ component: 'calls' }),
+        storeHealth,
       );
       this.engine = engine;
       if (rtpengine?.supervisor && anchor) {
@@ -186,7 +197,13 @@ export class Daemon {
           port: config.api.port,
           metrics,
           logger: app.logger.child({ component: 'api' }),
-          checks: this.healthChecks(app, engine),
+          checks: daemonHealthChecks({
+            engine,
+            store: storeHealth,
+            writer: writes.writer,
+            draining: () => this.stopping !== undefined,
+            rtpengineNg: this.rtpengineValue?.ngAddress ?? (config.rtpengine.mode === 'off' ? config.rtpengine.ng_address : null),
+          }),
         });
         await this.api.listen();
       }
@@ -257,25 +274,6 @@ export class Daemon {
     });
     this.rtpengineValue = rtpengine;
     return rtpengine;
-  }
-
-  /** What /healthz reports: SIP listeners, the database, rtpengine when configured, and draining. */
-  private healthChecks(app: ProvisioningApp, engine: SipEngine): HealthChecks {
-    const ng = this.rtpengineValue?.ngAddress ?? (app.config.rtpengine.mode === 'off' ? app.config.rtpengine.ng_address : null);
-    return {
-      sip: async () => {
-        const l = engine.listening();
-        return l.length > 0
-          ? { ok: true, detail: l.map((x) => `${x.transport} ${x.address}:${x.port}`).join(', ') }
-          : { ok: false, detail: 'no SIP listener open' };
-      },
-      database: async () => {
-        app.store.db.prepare('SELECT 1').get();
-        return { ok: true };
-      },
-      accepting: async () => (this.stopping ? { ok: false, detail: 'draining: new calls are refused' } : { ok: true }),
-      ...(ng ? { rtpengine: async () => ({ ok: true, detail: `pong in ${await rtpenginePing(ng, 1000)} ms` }) } : {}),
-    };
   }
 
   /**
