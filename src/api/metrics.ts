@@ -96,6 +96,7 @@ export class Metrics {
   private readonly realtimeErrors: Counter<'kind'>;
   private readonly realtimeReconnects: Counter;
   private readonly realtimeLatency: Histogram<'direction'>;
+  private readonly uncarriable: Counter<'problem'>;
 
   constructor(opts: MetricsOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -152,6 +153,13 @@ export class Metrics {
       help: 'OpenAI Realtime reconnect attempts.',
       registers,
     });
+    this.uncarriable = new Counter({
+      name: `${p}sip_uncarriable_requests_total`,
+      help: 'Requests refused because the SIP engine could not answer them faithfully (drachtio: headers not UTF-8 or too large to echo).',
+      labelNames: ['problem'] as const,
+      registers,
+    });
+    for (const problem of ['not-utf8', 'too-large']) this.uncarriable.labels(problem).inc(0);
     // Every outcome and kind exported from the start (at 0), so rate() and alerts work before the
     // first occurrence instead of the series appearing out of nowhere.
     for (const outcome of CALL_OUTCOMES) this.calls.labels(outcome).inc(0);
@@ -220,6 +228,11 @@ export class Metrics {
   /** One added-latency observation in milliseconds. */
   realtimeAddedLatency(direction: 'up' | 'down', ms: number): void {
     this.realtimeLatency.labels(direction).observe(Math.max(0, ms) / 1000);
+  }
+
+  /** A request the SIP engine refused because it could not carry an answer (see SipEngineEvents.uncarriable). */
+  sipUncarriable(problem: 'not-utf8' | 'too-large'): void {
+    this.uncarriable.labels(problem).inc();
   }
 
   realtimeReconnect(): void {

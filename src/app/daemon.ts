@@ -101,6 +101,7 @@ export class Daemon {
       this.anchor = anchor;
       const engine = buildSipEngine(config, app.clock, app.logger.child({ component: 'sip' }), (a) => trusted.has(a));
       engine.on('warning', (message) => log.warn({ message }, 'sip warning'));
+      engine.on('uncarriable', (problem) => metrics.sipUncarriable(problem));
       const admission = new AdmissionControl(
         app.store,
         registry,
@@ -231,6 +232,8 @@ export class Daemon {
     const ng = this.rtpengineValue?.ngAddress ?? (app.config.rtpengine.mode === 'off' ? app.config.rtpengine.ng_address : null);
     return {
       sip: async () => {
+        const live = engine.health?.();
+        if (live) return live;
         const l = engine.listening();
         return l.length > 0
           ? { ok: true, detail: l.map((x) => `${x.transport} ${x.address}:${x.port}`).join(', ') }

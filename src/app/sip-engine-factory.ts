@@ -1,8 +1,9 @@
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { KalemConfig } from '../config/schema.js';
-import { DrachtioEngine, drachtioOptionsFromConfig } from '../sip/drachtio/drachtio-engine.js';
-import { EmbeddedSipEngine } from '../sip/embedded/embedded-engine.js';
+import { DrachtioEngine, drachtioOptionsFromConfig, type DrachtioRequestGate, type GateRequest } from '../sip/drachtio/drachtio-engine.js';
+import { EmbeddedSipEngine, type RequestGate } from '../sip/embedded/embedded-engine.js';
+import { SipHeaders, type SipRequest } from '../sip/embedded/message/index.js';
 import type { SipEngine } from '../sip/sip-engine.js';
 import { buildRequestGate } from './sip-policy.js';
 
@@ -14,7 +15,13 @@ export function buildSipEngine(
   isTrustedSource: (address: string) => boolean,
 ): SipEngine {
   const sip = config.sip;
-  if (sip.engine === 'drachtio') return new DrachtioEngine(drachtioOptionsFromConfig(sip, log));
+  if (sip.engine === 'drachtio') {
+    return new DrachtioEngine({
+      ...drachtioOptionsFromConfig(sip, log),
+      clock,
+      gate: drachtioGate(buildRequestGate(config, clock, log, isTrustedSource)),
+    });
+  }
   return new EmbeddedSipEngine({
     listenAddress: sip.listen_address,
     publicAddress: sip.public_address,
@@ -35,4 +42,21 @@ export function buildSipEngine(
     log,
     gate: buildRequestGate(config, clock, log, isTrustedSource),
   });
+}
+
+/**
+ * One request gate for both engines (issue 10, item 8): the drachtio engine hands its requests'
+ * method, Request-URI and header lines, and they are put in the shape the embedded engine's gate
+ * reads, so the same policy code (src/app/sip-policy.ts) decides for both.
+ */
+export function drachtioGate(gate: RequestGate): DrachtioRequestGate {
+  // The local side is drachtio-server's business; the gate decides on the request and its source.
+  return (request, source) =>
+    gate(asSipRequest(request), { address: source.address, port: source.port, transport: source.transport, localAddress: '', localPort: 0 });
+}
+
+function asSipRequest(request: GateRequest): SipRequest {
+  const headers = new SipHeaders();
+  for (const [name, value] of request.headers) headers.append(name, value);
+  return { kind: 'request', method: request.method, uri: request.uri, headers, body: Buffer.alloc(0) };
 }

@@ -162,6 +162,8 @@ export class CallSession {
       if (this.ended) return;
     }
     await this.call.answer(sdp);
+    // A CANCEL may cross the 200 OK (drachtio engine): the call ended, nothing more to start.
+    if (this.ended) return;
     this.answeredAt = this.deps.clock.now();
     this.tracker.answered();
     this.maxTimer = this.deps.clock.setTimer(agent.maxCallSeconds * 1000, () => {

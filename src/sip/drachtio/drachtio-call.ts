@@ -38,6 +38,8 @@ export interface DrachtioCallDeps {
   readonly logger: Logger;
   /** Upper bound for hangup(): drachtio-server reports a timed-out BYE (408) after Timer F. */
   readonly byeTimeoutMs: number;
+  /** Upper bound for answer(): drachtio-server confirms a sent 200 OK in milliseconds, unless the link is deaf. */
+  readonly answerTimeoutMs: number;
   /** How long refer() waits for a final NOTIFY before resolving with 408. */
   readonly referTimeoutMs: number;
   /** Called once, right after `ended` is emitted. */
@@ -86,8 +88,23 @@ export class DrachtioCall extends TypedEmitter<IncomingCallEvents> implements In
     this.state = 'answering';
     this.lastLocalSdp = sdp;
     this.answering = new Promise<void>((resolve, reject) => {
+      // A deaf drachtio-server never confirms: the call must not wait for it forever.
+      const deadline = this.deps.clock.setTimer(this.deps.answerTimeoutMs, () => {
+        if (this.state !== 'answering') return;
+        this.log.warn({ answerTimeoutMs: this.deps.answerTimeoutMs }, 'drachtio-server did not confirm the 200 OK in time');
+        this.finish('transport-error');
+        reject(new Error(`drachtio-server did not confirm the 200 OK within ${this.deps.answerTimeoutMs} ms`));
+      });
       this.deps.srf.createUAS(this.req, this.res, { localSdp: sdp, headers: { 'Content-Type': SDP } }, (err, dialog) => {
+        deadline.cancel();
         if (err || !dialog) {
+          if (this.endReason === 'cancelled' || (err as { status?: number } | null)?.status === 487) {
+            // The caller's CANCEL crossed our 200 OK: an ordinary end, not a failure.
+            this.log.info('CANCEL crossed the 200 OK; the call is cancelled');
+            this.finish('cancelled');
+            resolve();
+            return;
+          }
           if (this.state === 'ended') {
             reject(new TypeError(`answer(): the call ended before the 200 OK went out (${this.endReason ?? 'ended'})`));
             return;
@@ -99,7 +116,7 @@ export class DrachtioCall extends TypedEmitter<IncomingCallEvents> implements In
           return;
         }
         if (this.state === 'ended') {
-          // Stopped or orphaned while the 200 OK was on its way: do not leave the dialog up.
+          // Stopped, orphaned or timed out while the 200 OK was on its way: do not leave the dialog up.
           this.sendBye(dialog).then(resolve, resolve);
           return;
         }
