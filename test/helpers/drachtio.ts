@@ -118,6 +118,18 @@ export class DrachtioServer {
 `,
     );
     chmodSync(config, 0o600); // it holds the secret
+    await this.spawnServer(config);
+  }
+
+  /** Starts it again on the same ports and secret after it exited (a crash, a kill, a restart). */
+  async relaunch(): Promise<void> {
+    if (this.running) throw new Error('drachtio-server is still running');
+    this.exitInfo = null;
+    this.output = '';
+    await this.spawnServer(join(this.dir, 'drachtio.conf.xml'));
+  }
+
+  private async spawnServer(config: string): Promise<void> {
     const child = spawn(this.binary, ['-f', config, '--disable-nat-detection'], {
       cwd: this.dir,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -323,6 +323,8 @@ export class DrachtioEngine extends TypedEmitter<SipEngineEvents> implements Sip
     this.lastProvenAt = null;
     this.log.error({ drachtio: this.where, calls: this.calls.size }, `drachtio-server link is dead: ${why}; dropping the connection and reconnecting`);
     this.emit('warning', `drachtio-server at ${this.where}: ${why}; reconnecting`);
+    // The link counts as lost from now on, not from when the socket's close event arrives.
+    this.onConnectionLost();
     dropConnection(this.srf);
   }
 
