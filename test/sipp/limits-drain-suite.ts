@@ -77,7 +77,10 @@ t.test('SIGTERM drain: the call in progress carries on, new INVITEs and OPTIONS 
   await up;
   let stopped = false;
   const stopping = gw.daemon.stop('SIGTERM').then(() => (stopped = true));
-  const invite = await runSipp({ scenario: 'uac-expect-503-over-limit.xml', target: target(gw), transport: 'u1', service: NUMBER });
+  // drachtio engine: a draining gateway leaves drachtio-server's rotation; with no other gateway
+  // attached, drachtio-server answers the 503 itself (without Retry-After).
+  const drained = engine().name === 'drachtio' ? 'uac-expect-503-no-gateway.xml' : 'uac-expect-503-over-limit.xml';
+  const invite = await runSipp({ scenario: drained, target: target(gw), transport: 'u1', service: NUMBER });
   t.equal(invite.code, 0, `a new INVITE gets 503 while draining${invite.errors}`);
   const options = await runSipp({ scenario: 'uac-options-expect-503-draining.xml', target: target(gw), transport: 'u1', service: NUMBER });
   t.equal(options.code, 0, `OPTIONS get 503 while draining${options.errors}`);

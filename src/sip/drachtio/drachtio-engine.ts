@@ -185,8 +185,25 @@ export class DrachtioEngine extends TypedEmitter<SipEngineEvents> implements Sip
     return this.stopping;
   }
 
+  /**
+   * Draining takes this gateway out of drachtio-server's rotation: new INVITEs (and OPTIONS) go
+   * to the other gateways attached to it, and when there is none drachtio-server answers 503
+   * itself. In-dialog requests of calls in progress still reach us (drachtio-server routes them
+   * by dialog). drachtio-server's `remove_route` drops every route of the connection whatever
+   * verb it names (client-controller.cpp), so one `invite` removal takes OPTIONS too, and routing
+   * `invite` again re-sends both (drachtio-srf re-sends every verb it still holds).
+   */
   setAccepting(accepting: boolean): void {
+    if (accepting === this.accepting) return;
     this.accepting = accepting;
+    if (!this.srf || this.state !== 'running') return;
+    try {
+      if (accepting) this.srf.reregisterForMessages('invite');
+      else this.srf.unregisterForMessages('invite');
+      this.log.info({ accepting }, accepting ? 'taking new calls from drachtio-server again' : 'draining: drachtio-server sends new calls to other gateways');
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, accepting }, 'could not change the routes at drachtio-server');
+    }
   }
 
   reloadTls(): Promise<void> {

@@ -121,6 +121,10 @@ declare module 'drachtio-srf' {
     ): this;
     /** Sends a request outside any dialog on the given connection; the callback runs once it is sent. */
     request(socket: Socket, uri: string, opts: Srf.RequestOptions, callback: (err: unknown, req?: Srf.SentRequest) => void): this;
+    /** Asks drachtio-server to stop sending new requests of that method (and, in drachtio-server 1.0, of every method). */
+    unregisterForMessages(verb: string): void;
+    /** Asks drachtio-server to send new requests of that method again. */
+    reregisterForMessages(verb: string): void;
     /** Forgets a dialog (drachtio-srf otherwise keeps it until a BYE goes either way). */
     removeDialog(dialog: Srf.Dialog): void;
     /** The connect-style app; its `client` is the DrachtioAgent (see srf-connection.ts). */
