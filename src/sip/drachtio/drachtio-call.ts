@@ -15,6 +15,8 @@ import type {
 import { buildCallInfo } from './call-info.js';
 import type { ListeningAddress } from './hostports.js';
 import { parseSipfragStatus } from './sipfrag.js';
+import { CARRIAGE_ANSWER, carriageProblem, type CarriageProblem } from './request-screen.js';
+import { sendBareResponse } from './srf-connection.js';
 
 /**
  * One incoming call on the drachtio engine: the SipEngine port's IncomingCall mapped onto
@@ -44,6 +46,8 @@ export interface DrachtioCallDeps {
   readonly referTimeoutMs: number;
   /** Called once, right after `ended` is emitted. */
   readonly onEnded: (call: DrachtioCall) => void;
+  /** An in-dialog request drachtio-server could not carry an answer to was refused (counted by the engine). */
+  readonly onUncarriable?: (problem: CarriageProblem) => void;
 }
 
 const SDP = 'application/sdp';
@@ -291,17 +295,41 @@ export class DrachtioCall extends TypedEmitter<IncomingCallEvents> implements In
     dialog.on('destroy', (req: Srf.SrfRequest | undefined, reason?: string) => {
       this.finish(req?.source === 'application' ? reasonForServerBye(reason) : 'remote-bye');
     });
-    dialog.on('modify', (req: Srf.SrfRequest, res: Srf.SrfResponse) => void this.onReinvite(req, res));
+    dialog.on('modify', (req: Srf.SrfRequest, res: Srf.SrfResponse) => {
+      if (!this.refusedUncarriable(req, res)) void this.onReinvite(req, res);
+    });
     dialog.on('info', (req: Srf.SrfRequest, res: Srf.SrfResponse) => {
+      if (this.refusedUncarriable(req, res)) return;
       res.send(200);
       if (this.state !== 'ended') this.emit('info', req.get('Content-Type') ?? null, req.body ?? '');
     });
     dialog.on('notify', (req: Srf.SrfRequest, res: Srf.SrfResponse) => {
+      if (this.refusedUncarriable(req, res)) return;
       res.send(200);
       this.onNotify(req);
     });
     // Transfers the far end asks of us are not offered by the gateway.
-    dialog.on('refer', (_req: Srf.SrfRequest, res: Srf.SrfResponse) => res.send(501));
+    dialog.on('refer', (req: Srf.SrfRequest, res: Srf.SrfResponse) => {
+      if (!this.refusedUncarriable(req, res)) res.send(501);
+    });
+  }
+
+  /**
+   * An in-dialog request whose answer drachtio-server could not carry (request-screen.ts) gets a
+   * bare final response copying nothing of it; the call goes on. True when refused.
+   */
+  private refusedUncarriable(req: Srf.SrfRequest, res: Srf.SrfResponse): boolean {
+    const problem = carriageProblem(req.raw ?? '');
+    if (!problem) return false;
+    const { status, reason } = CARRIAGE_ANSWER[problem];
+    try {
+      sendBareResponse(this.deps.srf, res, status, reason, undefined);
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, 'bare answer not sent');
+    }
+    this.log.warn({ problem, method: req.method }, 'refused an in-dialog request drachtio-server could not carry an answer to');
+    this.deps.onUncarriable?.(problem);
+    return true;
   }
 
   private async onReinvite(req: Srf.SrfRequest, res: Srf.SrfResponse): Promise<void> {

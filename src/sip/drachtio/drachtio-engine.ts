@@ -406,6 +406,7 @@ export class DrachtioEngine extends TypedEmitter<SipEngineEvents> implements Sip
       answerTimeoutMs: this.opts.answerTimeoutMs ?? 8000,
       referTimeoutMs: this.opts.referTimeoutMs ?? 60_000,
       onEnded: (c) => this.calls.delete(c),
+      onUncarriable: (problem) => this.emit('uncarriable', problem),
     });
     this.calls.add(call);
     if (this.listenerCount('call') === 0) {
