@@ -338,8 +338,10 @@ export class DrachtioCall extends TypedEmitter<IncomingCallEvents> implements In
     try {
       answer = await (this.reinviteHandler ? this.reinviteHandler(offer) : this.lastLocalSdp);
     } catch (err) {
-      this.log.error({ err: (err as Error).message }, 're-INVITE handler threw');
+      // A fault in one call's handling ends that call, as on the embedded engine.
+      this.log.error({ err: (err as Error).message, method: 'INVITE' }, 'in-dialog request failed: ending the call');
       res.send(500);
+      void this.hangup().catch(() => undefined);
       return;
     }
     if (answer === null) {
