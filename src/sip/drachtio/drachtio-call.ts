@@ -167,7 +167,9 @@ export class DrachtioCall extends TypedEmitter<IncomingCallEvents> implements In
     if (typeof target !== 'string' || target.trim() === '') throw new TypeError('refer(): target must be a SIP URI');
     this.requireState('answered', 'refer()');
     if (this.referWaiter) throw new TypeError('refer(): a transfer is already in progress on this call');
-    const dialog = this.dialog!;
+    const dialog = this.dialog;
+    // The far end's BYE has arrived and is about to end the call (see attachDialog).
+    if (!dialog) return Promise.resolve({ status: 487, reason: 'the call ended before the transfer started' });
     const referTo = target.includes('<') ? target : `<${target.trim()}>`;
     return new Promise<ReferProgress>((resolve) => {
       let timer: TimerHandle | null = null;
@@ -286,14 +288,23 @@ export class DrachtioCall extends TypedEmitter<IncomingCallEvents> implements In
   private attachDialog(dialog: Srf.Dialog): void {
     this.dialog = dialog;
     let confirmed = false;
+    // drachtio-srf handles every message of one TCP chunk synchronously, so under load the ACK
+    // and even the BYE can arrive in the same turn as the 200 OK's confirmation, before answer()'s
+    // caller has resumed. Both are passed on a turn later, so the caller sees the answer first
+    // (as on the embedded engine, where each arrives in its own datagram event).
     dialog.on('ack', () => {
-      // Only the ACK for the initial 200 OK confirms; re-INVITE ACKs arrive here too.
-      if (confirmed || this.state === 'ended') return;
-      confirmed = true;
-      this.emit('confirmed');
+      setImmediate(() => {
+        // Only the ACK for the initial 200 OK confirms; re-INVITE ACKs arrive here too.
+        if (confirmed || this.state === 'ended') return;
+        confirmed = true;
+        this.emit('confirmed');
+      });
     });
     dialog.on('destroy', (req: Srf.SrfRequest | undefined, reason?: string) => {
-      this.finish(req?.source === 'application' ? reasonForServerBye(reason) : 'remote-bye');
+      const why = req?.source === 'application' ? reasonForServerBye(reason) : 'remote-bye';
+      // The dialog is gone at once: a hangup() in the meantime must not send a BYE on it.
+      if (this.dialog === dialog) this.dialog = null;
+      setImmediate(() => this.finish(why));
     });
     dialog.on('modify', (req: Srf.SrfRequest, res: Srf.SrfResponse) => {
       if (!this.refusedUncarriable(req, res)) void this.onReinvite(req, res);

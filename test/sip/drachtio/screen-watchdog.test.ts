@@ -96,3 +96,42 @@ t.test('an in-dialog request drachtio-server could not answer gets a bare 400 an
   t.same(infos, ['Signal=2\r\n']);
   await call.hangup();
 });
+
+t.test('an ACK and a BYE delivered with the 200 OK confirmation come after answer() resolves (fake drachtio-srf)', async (t) => {
+  // drachtio-srf handles every message of one TCP chunk synchronously: under load the 200 OK's
+  // confirmation, the ACK and the BYE can arrive together, before answer()'s caller has resumed.
+  const { EventEmitter } = await import('node:events');
+  const { DrachtioCall } = await import('../../../src/sip/drachtio/drachtio-call.js');
+  const { systemClock } = await import('../../../src/core/clock.js');
+  const { captureLogger } = await import('./harness.js');
+  const raw = 'INVITE sip:+1@gw SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:+1@gw>\r\nCall-ID: race-1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n';
+  const req = Object.assign(new EventEmitter(), { raw, uri: 'sip:+1@gw', method: 'INVITE', source_address: '192.0.2.1', source_port: 5060, protocol: 'udp', body: '', payload: [], get: () => undefined, has: () => false });
+  const dialog = Object.assign(new EventEmitter(), { local: { sdp: '' } });
+  const srf = {
+    createUAS: (_q: unknown, _s: unknown, _o: unknown, cb: (err: null, d: unknown) => void) => {
+      setImmediate(() => {
+        cb(null, dialog);
+        dialog.emit('ack');
+        dialog.emit('destroy', { source: 'network' });
+      });
+    },
+  };
+  const call = new DrachtioCall(req as never, {} as never, {
+    srf: srf as never,
+    clock: systemClock,
+    listeners: [],
+    logger: captureLogger([]),
+    byeTimeoutMs: 1000,
+    answerTimeoutMs: 1000,
+    referTimeoutMs: 1000,
+    onEnded: () => undefined,
+  });
+  const order: string[] = [];
+  call.on('confirmed', () => order.push('confirmed'));
+  call.on('ended', (reason) => order.push(`ended:${reason}`));
+  await call.answer(ANSWER_SDP);
+  order.push('answer resolved');
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  t.same(order, ['answer resolved', 'confirmed', 'ended:remote-bye'], 'the caller of answer() sees the answer before the ACK and the end');
+});
