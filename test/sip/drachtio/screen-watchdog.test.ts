@@ -135,3 +135,40 @@ t.test('an ACK and a BYE delivered with the 200 OK confirmation come after answe
   await new Promise((r) => setImmediate(r));
   t.same(order, ['answer resolved', 'confirmed', 'ended:remote-bye'], 'the caller of answer() sees the answer before the ACK and the end');
 });
+
+t.test('a CANCEL that crosses the 200 OK ends the call as cancelled, without an error (fake drachtio-srf)', async (t) => {
+  const { EventEmitter } = await import('node:events');
+  const { DrachtioCall } = await import('../../../src/sip/drachtio/drachtio-call.js');
+  const { systemClock } = await import('../../../src/core/clock.js');
+  const { captureLogger } = await import('./harness.js');
+  const raw = 'INVITE sip:+1@gw SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK2\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:+1@gw>\r\nCall-ID: race-2\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n';
+  const req = Object.assign(new EventEmitter(), { raw, uri: 'sip:+1@gw', method: 'INVITE', source_address: '192.0.2.1', source_port: 5060, protocol: 'udp', body: '', payload: [], get: () => undefined, has: () => false });
+  const srf = {
+    // As drachtio-srf does: the CANCEL arrives while the 200 OK is on its way; createUAS then fails with 487.
+    createUAS: (_q: unknown, _s: unknown, _o: unknown, cb: (err: Error & { status?: number }) => void) => {
+      setImmediate(() => {
+        req.emit('cancel');
+        cb(Object.assign(new Error('Request Terminated'), { status: 487 }));
+      });
+    },
+  };
+  const lines: string[] = [];
+  const call = new DrachtioCall(req as never, {} as never, {
+    srf: srf as never,
+    clock: systemClock,
+    listeners: [],
+    logger: captureLogger(lines),
+    byeTimeoutMs: 1000,
+    answerTimeoutMs: 1000,
+    referTimeoutMs: 1000,
+    onEnded: () => undefined,
+  });
+  const ended = new Promise<string>((resolve) => call.once('ended', resolve));
+  let cancelled = false;
+  call.once('cancel', () => (cancelled = true));
+  await call.answer(ANSWER_SDP);
+  t.pass('answer() resolves: the caller is not handed an error');
+  t.equal(await ended, 'cancelled');
+  t.ok(cancelled, 'and the port saw the cancel');
+  t.notOk(lines.some((l) => /"level":(40|50)/.test(l)), 'nothing logged at warn or error');
+});
