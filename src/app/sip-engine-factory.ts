@@ -50,13 +50,15 @@ export function buildSipEngine(
  * reads, so the same policy code (src/app/sip-policy.ts) decides for both.
  */
 export function drachtioGate(gate: RequestGate): DrachtioRequestGate {
-  // The local side is drachtio-server's business; the gate decides on the request and its source.
-  return (request, source) =>
-    gate(asSipRequest(request), { address: source.address, port: source.port, transport: source.transport, localAddress: '', localPort: 0 });
+  return (request, source) => {
+    // The local side is drachtio-server's business; the gate decides on the request and its source.
+    const received = { address: source.address, port: source.port, transport: source.transport, localAddress: '', localPort: 0 };
+    return gate(asSipRequest(request), received);
+  };
 }
 
 function asSipRequest(request: GateRequest): SipRequest {
   const headers = new SipHeaders();
-  for (const [name, value] of request.headers) headers.append(name, value);
-  return { kind: 'request', method: request.method, uri: request.uri, headers, body: Buffer.alloc(0) };
+  for (const [name, value] of request.headers.entries()) headers.append(name, value);
+  return { kind: 'request', method: request.method ?? '', uri: request.uri, headers, body: Buffer.alloc(0) };
 }

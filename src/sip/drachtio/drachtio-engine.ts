@@ -43,15 +43,24 @@ import { abandonConnection, currentSocket, dropConnection, pingServer, sendBareR
  *  - answer() and stop() have deadlines, so a deaf drachtio-server cannot hold SIGTERM.
  */
 
-/** Decides, before anything is answered, whether an out-of-dialog request is processed. */
-export type DrachtioRequestGate = (request: GateRequest, source: SipSource) => 'pass' | 'drop';
+/**
+ * Decides, before anything is answered, whether an out-of-dialog request is processed: the same
+ * request gate as the embedded engine's (src/app/sip-policy.ts). Only out-of-dialog requests
+ * reach it here (drachtio-server routes in-dialog ones to their dialog), so `hints.inDialog` is
+ * always false.
+ */
+export type DrachtioRequestGate = (request: GateRequest, source: SipSource, hints?: { readonly inDialog?: boolean }) => 'pass' | 'drop';
 
-/** What the gate sees of a request: method, Request-URI and every header line. */
+/** What the gate sees of a request: method, Request-URI and its headers. */
 export interface GateRequest {
-  readonly method: string;
+  readonly method: string | null;
   readonly uri: string;
-  /** [lower-case long name, value] per header line, in message order. */
-  readonly headers: ReadonlyArray<readonly [name: string, value: string]>;
+  readonly headers: {
+    /** First value of a header, case-insensitive name, compact forms expanded. */
+    get(name: string): string | undefined;
+    /** [lower-case long name, value] per header line, in message order. */
+    entries(): ReadonlyArray<readonly [name: string, value: string]>;
+  };
 }
 
 export interface DrachtioEngineOptions {
@@ -443,7 +452,8 @@ export class DrachtioEngine extends TypedEmitter<SipEngineEvents> implements Sip
     const source: SipSource = { address: req.source_address, port: Number(req.source_port), transport: transportOf(req.protocol) };
     const callId = req.get('Call-ID');
     const gate = this.opts.gate;
-    if (gate && gate({ method: req.method, uri: req.uri, headers: headers.entries() }, source) === 'drop') {
+    const request: GateRequest = { method: req.method, uri: req.uri, headers: { get: (n) => headers.first(n), entries: () => headers.entries() } };
+    if (gate && gate(request, source, { inDialog: false }) === 'drop') {
       this.answerBare(req, res, 403, 'Forbidden', callId);
       return true;
     }
