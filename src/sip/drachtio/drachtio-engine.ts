@@ -168,6 +168,9 @@ export class DrachtioEngine extends TypedEmitter<SipEngineEvents> implements Sip
     srf.on('error', (err: Error) => this.log.debug({ err: err.message }, 'drachtio-server connection error'));
     srf.on('connect', (err: Error | null, hostport?: string, version?: string) => this.onConnect(err, hostport, version));
     srf.on('close', () => this.onConnectionLost());
+    srf.on('reconnecting', (r: { delay?: number; attempt?: number } | undefined) =>
+      this.log.debug({ drachtio: this.where, delayMs: r?.delay, attempt: r?.attempt }, 'reconnecting to drachtio-server'),
+    );
     srf.invite((req, res) => this.onInvite(req, res));
     srf.options((req, res) => this.onOptions(req, res));
 
