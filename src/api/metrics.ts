@@ -100,6 +100,8 @@ export class Metrics {
   private readonly internalErrors: Counter<'scope'>;
   private readonly rejectedByAccount: Counter<'account' | 'status' | 'cause'>;
 
+  private readonly uncarriable: Counter<'problem'>;
+
   constructor(opts: MetricsOptions = {}) {
     this.clock = opts.clock ?? systemClock;
     const registers = [this.registry];
@@ -169,6 +171,14 @@ export class Metrics {
     });
     this.internalErrors.labels('call').inc(0);
     this.internalErrors.labels('process').inc(0);
+
+    this.uncarriable = new Counter({
+      name: `${p}sip_uncarriable_requests_total`,
+      help: 'Requests refused because the SIP engine could not answer them faithfully (drachtio: headers not UTF-8 or too large to echo).',
+      labelNames: ['problem'] as const,
+      registers,
+    });
+    for (const problem of ['not-utf8', 'too-large']) this.uncarriable.labels(problem).inc(0);
     // Every outcome and kind exported from the start (at 0), so rate() and alerts work before the
     // first occurrence instead of the series appearing out of nowhere.
     for (const outcome of CALL_OUTCOMES) this.calls.labels(outcome).inc(0);
@@ -250,6 +260,11 @@ export class Metrics {
   /** An error nobody caught: it ended one call, or belonged to none (see app/fault-handlers.ts). */
   internalError(scope: 'call' | 'process'): void {
     this.internalErrors.labels(scope).inc();
+  }
+
+  /** A request the SIP engine refused because it could not carry an answer (see SipEngineEvents.uncarriable). */
+  sipUncarriable(problem: 'not-utf8' | 'too-large'): void {
+    this.uncarriable.labels(problem).inc();
   }
 
   realtimeReconnect(): void {

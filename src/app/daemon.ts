@@ -142,6 +142,7 @@ export class Daemon {
         (a) => authenticated.has(a),
       );
       engine.on('warning', (message) => log.warn({ message }, 'sip warning'));
+      engine.on('uncarriable', (problem) => metrics.sipUncarriable(problem));
       const admission = new AdmissionControl(
         app.store,
         registry,

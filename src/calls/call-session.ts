@@ -202,6 +202,8 @@ export class CallSession {
     const bridge = this.bridge;
     if (bridge) this.call.once('confirmed', () => bridge.start());
     await this.call.answer(sdp);
+    // A CANCEL may cross the 200 OK (drachtio engine): the call ended, nothing more to start.
+    if (this.ended) return;
     this.answeredAt = this.deps.clock.now();
     this.tracker.answered();
     this.maxTimer = this.deps.clock.setTimer(agent.maxCallSeconds * 1000, () => {

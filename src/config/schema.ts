@@ -73,6 +73,11 @@ export const CONFIG_SCHEMA = {
     drachtio_host: str('127.0.0.1', 'drachtio-server admin address (engine = "drachtio").'),
     drachtio_port: int(9022, 'drachtio-server admin port.', { min: 1, max: 65535 }),
     drachtio_secret_file: optStr('File holding the drachtio-server admin secret (mode 0600).'),
+    drachtio_watchdog_ms: int(
+      10_000,
+      'Every this many ms the drachtio engine pings drachtio-server over its link; no answer by the next ping and the link is dropped and reopened. 0 turns it off.',
+      { min: 0 },
+    ),
   },
   calls: {
     $doc: 'Call handling.',
