@@ -43,6 +43,8 @@ export type CallEndOutcome = 'answered' | 'cancelled' | 'failed' | 'no_ack';
 export const REALTIME_ERROR_KINDS = ['auth', 'quota', 'network', 'timeout', 'session_limit', 'server', 'protocol', 'closed'] as const;
 export type RealtimeErrorKind = (typeof REALTIME_ERROR_KINDS)[number];
 
+const API_AUTH_FAILURE_REASONS: readonly string[] = ['missing', 'malformed', 'unknown', 'expired', 'revoked'];
+
 const NAMED_REJECTIONS = new Set<number>([401, 403, 404, 486, 488, 503]);
 
 /** Maps a SIP final status (400..699) to its bounded outcome label. */
@@ -96,6 +98,7 @@ export class Metrics {
   private readonly realtimeErrors: Counter<'kind'>;
   private readonly realtimeReconnects: Counter;
   private readonly realtimeLatency: Histogram<'direction'>;
+  private readonly apiAuthFailures: Counter<'reason'>;
 
   constructor(opts: MetricsOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -150,6 +153,12 @@ export class Metrics {
     this.realtimeReconnects = new Counter({
       name: `${p}realtime_reconnects_total`,
       help: 'OpenAI Realtime reconnect attempts.',
+      registers,
+    });
+    this.apiAuthFailures = new Counter({
+      name: `${p}api_auth_failures_total`,
+      help: 'Admin API requests refused for their token, by reason (missing, malformed, unknown, expired, revoked).',
+      labelNames: ['reason'] as const,
       registers,
     });
     // Every outcome and kind exported from the start (at 0), so rate() and alerts work before the
@@ -224,6 +233,12 @@ export class Metrics {
 
   realtimeReconnect(): void {
     this.realtimeReconnects.inc();
+  }
+
+  /** An admin API request refused for its token (reason is one of a closed set, never the token). */
+  apiAuthFailure(reason: string): void {
+    if (!API_AUTH_FAILURE_REASONS.includes(reason)) throw new TypeError(`unknown auth failure reason ${reason}`);
+    this.apiAuthFailures.labels(reason).inc();
   }
 
   /** The Prometheus text exposition and its content type. */

@@ -29,6 +29,10 @@ import { openProvisioning, type AppOptions, type ProvisioningApp } from './open-
 import { buildSipEngine } from './sip-engine-factory.js';
 import { buildDigestVerifier } from './sip-policy.js';
 import { TrustedSources } from '../tenancy/trusted-sources.js';
+import { ProvisioningService } from '../tenancy/provisioning-service.js';
+import { CallRecordsService } from '../tenancy/call-records-service.js';
+import type { TokenService } from '../api/tokens/token-service.js';
+import { buildTokenService } from './token-service-factory.js';
 
 /**
  * The `kalem serve` process: composition root and lifecycle. It builds every long-lived part,
@@ -52,6 +56,7 @@ export class Daemon {
   private hurry: (() => void) | undefined;
   private log: Logger | undefined;
   private api: ApiServer | undefined;
+  private tokens: TokenService | undefined;
   private rtpengineValue: Rtpengine | undefined;
   private anchor: MediaAnchor | undefined;
   private frameClock: FrameClock | undefined;
@@ -94,7 +99,7 @@ export class Daemon {
       // prom-client's default metrics include an event-loop delay monitor: a 10 ms libuv timer
       // that wakes an idle daemon 100 times a second (about 3 ms CPU/s on the benchmark box).
       // With [api] port = -1 nothing can scrape them, so they are not collected at all.
-      const metrics = new Metrics({ clock: app.clock, defaultMetrics: config.api.port !== -1 });
+      const metrics = new Metrics({ clock: app.clock, defaultMetrics: config.api.port !== -1 || httpsEnabled(config) });
       const trusted = new TrustedSources(app.store.trunks, app.clock);
       const rtpengine = await this.openRtpengine(config, log);
       const anchor = rtpengine && new MediaAnchor(rtpengine.client, { interfaces: rtpengine.interfaces });
@@ -148,14 +153,8 @@ export class Daemon {
         rtpengine.supervisor.on('failed', (err) => log.error({ err: err.message }, 'rtpengine restart budget spent: calls get 503 until kalem is restarted'));
       }
       await engine.start();
-      if (config.api.port !== -1) {
-        this.api = new ApiServer({
-          host: config.api.listen_address,
-          port: config.api.port,
-          metrics,
-          logger: app.logger.child({ component: 'api' }),
-          checks: this.healthChecks(app, engine),
-        });
+      if (config.api.port !== -1 || httpsEnabled(config)) {
+        this.api = this.buildApiServer(app, metrics, engine);
         await this.api.listen();
       }
       sdNotify(`READY=1\nSTATUS=accepting calls on ${engine.listening().map((l) => `${l.transport}/${l.port}`).join(' ')}\nMAINPID=${process.pid}`);
@@ -165,6 +164,7 @@ export class Daemon {
           engine: engine.name,
           listening: engine.listening(),
           api: this.api?.address() ?? null,
+          apiHttps: this.api?.httpsAddress() ?? null,
           pid: process.pid,
         },
         'kalem started',
@@ -245,6 +245,39 @@ export class Daemon {
     };
   }
 
+  /**
+   * The HTTP side: ops routes and the admin API. API requests use the same services as the CLI,
+   * made per request with the token as the audit actor.
+   */
+  private buildApiServer(app: ProvisioningApp, metrics: Metrics, engine: SipEngine): ApiServer {
+    const api = app.config.api;
+    this.tokens = buildTokenService(app, 'daemon');
+    return new ApiServer({
+      ...(api.port !== -1 ? { host: api.listen_address, port: api.port } : {}),
+      ...(httpsEnabled(app.config)
+        ? { https: { host: api.https_address, port: api.https_port, certFile: api.tls_cert_file!, keyFile: api.tls_key_file! } }
+        : {}),
+      metrics,
+      logger: app.logger.child({ component: 'api' }),
+      checks: this.healthChecks(app, engine),
+      services: {
+        tokens: this.tokens,
+        provisioning: (actor) => new ProvisioningService(app.store, app.keyring, app.clock, actor),
+        callRecords: (actor) => new CallRecordsService(app.store, app.keyring, app.clock, actor),
+      },
+      opsRequireToken: api.ops_require_token,
+      bodyLimitBytes: api.body_limit_bytes,
+      rateLimitPerMinute: api.rate_limit_per_minute,
+      authFailuresPerMinute: api.auth_failures_per_minute,
+      clock: app.clock,
+    });
+  }
+
+  /** The admin API's HTTPS listener, when enabled. */
+  apiHttpsAddress(): { address: string; port: number } | undefined {
+    return this.api?.httpsAddress();
+  }
+
   /** Port of the health/metrics listener, when enabled. */
   apiAddress(): { address: string; port: number } | undefined {
     return this.api?.address();
@@ -274,6 +307,11 @@ export class Daemon {
         }
       }
       await this.engine?.reloadTls();
+      try {
+        this.api?.reloadTls();
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'API TLS reload failed; the old certificate stays in use');
+      }
       log.info('reloaded TLS certificates');
     } catch (err) {
       log.error({ err: (err as Error).message }, 'TLS reload failed; the old certificates stay in use');
@@ -376,11 +414,17 @@ export class Daemon {
       // Last, so metrics can be scraped during the drain.
       this.frameClock?.close();
       await this.api?.close();
+      this.tokens?.close();
       app.close();
       log.info('kalem stopped');
     })();
     return this.stopping;
   }
+}
+
+/** The admin API's HTTPS listener is on: a port and both TLS files. */
+function httpsEnabled(config: KalemConfig): boolean {
+  return config.api.https_port !== -1 && config.api.tls_cert_file !== null && config.api.tls_key_file !== null;
 }
 
 /** Runs the daemon until SIGTERM/SIGINT; resolves with the process exit code. */

@@ -79,6 +79,14 @@ export const ERRORS = {
   },
   KALEM_ERR_IN_USE: { kind: 'failure', message: '%s' },
   KALEM_ERR_SECRET_INPUT: { kind: 'usage', message: '%s' },
+  // Admin API (src/api): each maps to an HTTP status in src/api/problem.ts.
+  KALEM_ERR_UNAUTHENTICATED: { kind: 'failure', message: '%s' },
+  KALEM_ERR_FORBIDDEN: { kind: 'failure', message: '%s' },
+  KALEM_ERR_RATE_LIMITED: { kind: 'failure', message: '%s' },
+  KALEM_ERR_NOT_FOUND: { kind: 'failure', message: '%s' },
+  KALEM_ERR_BODY_TOO_LARGE: { kind: 'usage', message: '%s' },
+  KALEM_ERR_INTERNAL: { kind: 'failure', message: 'internal error; the daemon log has the details (request %s)' },
+  KALEM_ERR_UNKNOWN_TOKEN: { kind: 'failure', message: 'no active API token %s; list them with `kalem token list`' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

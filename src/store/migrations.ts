@@ -136,6 +136,27 @@ CREATE TABLE call_transcripts (
 ) STRICT;
 `,
   },
+  {
+    version: 6,
+    name: 'api_tokens',
+    sql: `
+-- Admin API bearer tokens. Only SHA-256 of the token is stored (256 random bits: see
+-- src/api/tokens/token-secret.ts). account_id NULL = an operator token; an account's tokens go
+-- with the account. Revoked tokens stay (revoked_at set) so the audit trail's actor ids resolve.
+CREATE TABLE api_tokens (
+  id            TEXT PRIMARY KEY,
+  name          TEXT NOT NULL,
+  account_id    TEXT REFERENCES accounts(id) ON DELETE CASCADE,
+  scopes        TEXT NOT NULL,
+  token_hash    BLOB NOT NULL UNIQUE CHECK (length(token_hash) = 32),
+  created_at    TEXT NOT NULL,
+  expires_at    TEXT,
+  revoked_at    TEXT,
+  last_used_at  TEXT
+) STRICT;
+CREATE UNIQUE INDEX api_tokens_active_name ON api_tokens(name) WHERE revoked_at IS NULL;
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

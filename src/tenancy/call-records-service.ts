@@ -1,7 +1,8 @@
 import { isKalemError, kalemError, KalemError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import type { Account, CallRecord, TranscriptRole, TranscriptTurn } from './model.js';
-import type { SecretVault, TenantStore } from './ports.js';
+import type { CallFilter, SecretVault, TenantStore } from './ports.js';
+import { normalizeE164 } from './e164.js';
 
 const ROLES: readonly TranscriptRole[] = ['caller', 'agent', 'dtmf', 'tool'];
 /** A 24-hour call (the longest an agent allows) of continuous speech is ~2 MB of JSON. */
@@ -66,6 +67,29 @@ export class CallRecordsService {
       throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `the limit is a whole number from 1 to ${MAX_LIST} (got ${limit})`);
     }
     return this.store.calls.list(this.account(accountRef).id, limit);
+  }
+
+  /**
+   * A filtered page of an account's calls, newest first (for the admin API; added beside
+   * listCalls, which the CLI uses). The number is normalised like everywhere else.
+   */
+  findCalls(accountRef: string, filter: Omit<CallFilter, 'numberE164'> & { number?: string }): CallRecord[] {
+    if (!Number.isInteger(filter.limit) || filter.limit < 1 || filter.limit > MAX_LIST) {
+      throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `the limit is a whole number from 1 to ${MAX_LIST} (got ${filter.limit})`);
+    }
+    for (const [k, v] of [['since', filter.since], ['until', filter.until]] as const) {
+      if (v !== undefined && Number.isNaN(Date.parse(v))) throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `${k} must be an ISO 8601 time (got "${v}")`);
+    }
+    const { number, ...rest } = filter;
+    const iso = (t: string | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
+    const since = iso(rest.since);
+    const until = iso(rest.until);
+    return this.store.calls.find(this.account(accountRef).id, {
+      ...rest,
+      ...(since !== undefined ? { since } : {}),
+      ...(until !== undefined ? { until } : {}),
+      ...(number !== undefined ? { numberE164: normalizeE164(number) } : {}),
+    });
   }
 
   callRecord(accountRef: string, callId: string): CallRecord {

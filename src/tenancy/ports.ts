@@ -103,6 +103,8 @@ export interface NewAuditEntry {
 export interface AuditRepository {
   append(e: NewAuditEntry): void;
   list(filter: { accountId?: string; limit: number }): AuditEntry[];
+  /** Newest first, entries with an id below `beforeId` (the admin API's cursor). */
+  page(filter: { accountId?: string; limit: number; beforeId?: number }): AuditEntry[];
 }
 
 export interface NewCallRecord {
@@ -131,6 +133,18 @@ export interface CallRepository {
   /** Newest first. Full records (a CallRecord is a CallRecordSummary and more). */
   list(accountId: string, limit: number): CallRecord[];
   get(accountId: string, callId: string): CallRecord | undefined;
+  /** Newest first (started_at, then id, both descending), filtered; for the admin API. */
+  find(accountId: string, filter: CallFilter): CallRecord[];
+}
+
+/** A filtered page of CDRs. Times are ISO 8601; `before` is the key of the last record seen. */
+export interface CallFilter {
+  since?: string;
+  until?: string;
+  numberE164?: string;
+  outcome?: 'answered' | 'unanswered';
+  before?: { startedAt: string; id: string };
+  limit: number;
 }
 
 /**

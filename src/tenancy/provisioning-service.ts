@@ -330,6 +330,12 @@ export class ProvisioningService {
     return this.store.audit.list(accountId === undefined ? { limit } : { accountId, limit });
   }
 
+  /** A page of the audit trail, newest first, below `beforeId` (for the admin API's cursor). */
+  auditPage(accountRef: string | undefined, limit: number, beforeId?: number): AuditEntry[] {
+    const accountId = accountRef === undefined ? undefined : this.account(accountRef).id;
+    return this.store.audit.page({ limit, ...(accountId !== undefined ? { accountId } : {}), ...(beforeId !== undefined ? { beforeId } : {}) });
+  }
+
   // ── internals ─────────────────────────────────────────────────────────────
 
   private writeSecret(accountRef: string, name: string, value: Uint8Array, mode: 'set' | 'rotate'): SecretInfo {

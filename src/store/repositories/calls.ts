@@ -1,6 +1,6 @@
 import type { Db } from '../database.js';
 import type { CallRecord, HangupBy } from '../../tenancy/model.js';
-import type { CallRecordEnd, CallRepository, NewCallRecord } from '../../tenancy/ports.js';
+import type { CallFilter, CallRecordEnd, CallRepository, NewCallRecord } from '../../tenancy/ports.js';
 
 interface CallRow {
   id: string;
@@ -74,5 +74,27 @@ export class SqliteCallRepository implements CallRepository {
   get(accountId: string, callId: string): CallRecord | undefined {
     const r = this.db.prepare(`${SELECT_RECORD} WHERE c.account_id = ? AND c.id = ?`).get(accountId, callId) as CallRow | undefined;
     return r && toRecord(r);
+  }
+
+  find(accountId: string, f: CallFilter): CallRecord[] {
+    const rows = this.db
+      .prepare(
+        `${SELECT_RECORD} WHERE c.account_id = ?
+           AND (? IS NULL OR c.started_at >= ?) AND (? IS NULL OR c.started_at < ?)
+           AND (? IS NULL OR c.number_e164 = ?)
+           AND (? IS NULL OR (? = 'answered') = (c.answered_at IS NOT NULL))
+           AND (? IS NULL OR c.started_at < ? OR (c.started_at = ? AND c.id < ?))
+         ORDER BY c.started_at DESC, c.id DESC LIMIT ?`,
+      )
+      .all(
+        accountId,
+        f.since ?? null, f.since ?? null,
+        f.until ?? null, f.until ?? null,
+        f.numberE164 ?? null, f.numberE164 ?? null,
+        f.outcome ?? null, f.outcome ?? null,
+        f.before?.startedAt ?? null, f.before?.startedAt ?? null, f.before?.startedAt ?? null, f.before?.id ?? null,
+        f.limit,
+      ) as CallRow[];
+    return rows.map(toRecord);
   }
 }
