@@ -20,7 +20,8 @@ export class ApiGateway {
   readonly cert: ServerCert;
   readonly gw: TestGateway;
 
-  constructor(extraApiToml = '', extraToml = '') {
+  /** `rest`: the other sections (default: SIP on loopback ports, no rtpengine). */
+  constructor(extraApiToml = '', rest?: string) {
     this.cert = this.ca.issueServer('localhost');
     // TestGateway writes "[api]\nport = 0" right before extraToml: these keys land in [api].
     this.gw = new TestGateway(
@@ -30,9 +31,7 @@ export class ApiGateway {
         `tls_cert_file = ${JSON.stringify(this.cert.certFile)}`,
         `tls_key_file = ${JSON.stringify(this.cert.keyFile)}`,
         extraApiToml,
-        '[sip]\nlisten_address = "127.0.0.1"\nudp_port = 0\ntcp_port = 0\ntls_port = -1',
-        extraToml.includes('[rtpengine]') ? '' : '[rtpengine]\nmode = "off"',
-        extraToml,
+        rest ?? '[sip]\nlisten_address = "127.0.0.1"\nudp_port = 0\ntcp_port = 0\ntls_port = -1\n[rtpengine]\nmode = "off"',
       ].join('\n'),
     );
   }
