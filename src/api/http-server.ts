@@ -85,6 +85,7 @@ export class ApiServer {
   private readonly checkTimeoutMs: number;
   private closing: Promise<void> | undefined;
   private listening = false;
+  private readonly routeList: Array<{ method: string; url: string }> = [];
 
   constructor(private readonly opts: ApiServerOptions) {
     if (opts.port !== undefined && (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)) {
@@ -139,6 +140,10 @@ export class ApiServer {
       ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     }) as unknown as FastifyInstance;
 
+    this.app.addHook('onRoute', (route) => {
+      if ((route.schema as { hide?: boolean } | undefined)?.hide) return;
+      for (const method of [route.method].flat()) if (method !== 'HEAD') this.routeList.push({ method, url: route.url });
+    });
     const failures = new AuthFailureLimiter(clock, opts.authFailuresPerMinute ?? 20, 60_000);
     this.app.decorateRequest('principal', undefined);
     this.app.addHook('onRequest', async (req, reply) => this.authenticate(req, reply, failures));
@@ -236,6 +241,11 @@ export class ApiServer {
   async openapi(): Promise<unknown> {
     await this.app.ready();
     return this.app.swagger();
+  }
+
+  /** The routes registered (without HEAD twins and hidden ones), for checking the document. */
+  routes(): ReadonlyArray<{ method: string; url: string }> {
+    return this.routeList;
   }
 
   /** Stops listening and drops open connections. Idempotent: every call gets the same promise. */
