@@ -25,6 +25,8 @@ import { diffConfig } from '../config/diff.js';
 
 /** Settings a SIGHUP applies without a restart (the TLS files are re-read in any case). */
 const RELOADABLE = new Set(['log.level']);
+/** How long shutdown keeps retrying call-path writes that wait on another process's lock. */
+const STORE_FLUSH_MS = 10_000;
 import { openProvisioning, type AppOptions, type ProvisioningApp } from './open-app.js';
 import { buildSipEngine } from './sip-engine-factory.js';
 import { buildDigestVerifier } from './sip-policy.js';
@@ -33,6 +35,8 @@ import { ProvisioningService } from '../tenancy/provisioning-service.js';
 import { CallRecordsService } from '../tenancy/call-records-service.js';
 import type { TokenService } from '../api/tokens/token-service.js';
 import { buildTokenService } from './token-service-factory.js';
+import { CallPathStore } from './call-path-store.js';
+import { RecentAuthentications } from '../sip/recent-authentications.js';
 
 /**
  * The `kalem serve` process: composition root and lifecycle. It builds every long-lived part,
@@ -60,6 +64,7 @@ export class Daemon {
   private rtpengineValue: Rtpengine | undefined;
   private anchor: MediaAnchor | undefined;
   private frameClock: FrameClock | undefined;
+  private callPathStore: CallPathStore | undefined;
 
   constructor(private readonly opts: AppOptions) {}
 
@@ -71,6 +76,12 @@ export class Daemon {
   get calls(): CallController {
     if (!this.controller) throw new Error('daemon not started');
     return this.controller;
+  }
+
+  /** The queue the call path's database writes go through (see store/nonblocking-writer.ts). */
+  get storeWriter(): CallPathStore['writer'] {
+    if (!this.callPathStore) throw new Error('daemon not started');
+    return this.callPathStore.writer;
   }
 
   /** The rtpengine in front of our media (undefined with rtpengine.mode = "off"). */
@@ -95,16 +106,33 @@ export class Daemon {
       throw kalemError('KALEM_ERR_CONFIG_INVALID', problems.join('; '));
     }
     try {
+      const writes = new CallPathStore({
+        path: config.store.path,
+        clock: app.clock,
+        keyring: app.keyring,
+        reads: app.store.calls,
+        log: app.logger.child({ component: 'store' }),
+      });
+      this.callPathStore = writes;
       const registry = new CallRegistry();
       // prom-client's default metrics include an event-loop delay monitor: a 10 ms libuv timer
       // that wakes an idle daemon 100 times a second (about 3 ms CPU/s on the benchmark box).
       // With [api] port = -1 nothing can scrape them, so they are not collected at all.
       const metrics = new Metrics({ clock: app.clock, defaultMetrics: config.api.port !== -1 || httpsEnabled(config) });
       const trusted = new TrustedSources(app.store.trunks, app.clock);
+      // Digest-only trunks have no CIDR: once their credentials verify, their address is spared
+      // the stranger's rate limit like a trunk address.
+      const authenticated = new RecentAuthentications(app.clock);
       const rtpengine = await this.openRtpengine(config, log);
       const anchor = rtpengine && new MediaAnchor(rtpengine.client, { interfaces: rtpengine.interfaces });
       this.anchor = anchor;
-      const engine = buildSipEngine(config, app.clock, app.logger.child({ component: 'sip' }), (a) => trusted.has(a));
+      const engine = buildSipEngine(
+        config,
+        app.clock,
+        app.logger.child({ component: 'sip' }),
+        (a) => trusted.has(a),
+        (a) => authenticated.has(a),
+      );
       engine.on('warning', (message) => log.warn({ message }, 'sip warning'));
       const admission = new AdmissionControl(
         app.store,
@@ -116,6 +144,7 @@ export class Daemon {
         // A managed rtpengine being restarted cannot take calls; an external one is found
         // unreachable by the offer itself (also a 503).
         () => rtpengine?.supervisor === undefined || rtpengine.supervisor.state === 'ready',
+        (source) => authenticated.remember(source),
       );
       // Behind rtpengine our sockets face only its internal interface: loopback.
       const rtp = new RtpPortAllocator(anchor ? '127.0.0.1' : config.media.address, config.media.port_min, config.media.port_max);
@@ -128,13 +157,13 @@ export class Daemon {
           clock: app.clock,
           log: app.logger.child({ component: 'calls' }),
           registry,
-          cdrs: app.store.calls,
+          cdrs: writes.cdrs,
           rtp,
           echoRingMs: config.calls.echo_ring_ms,
           mediaTimeoutMs: config.calls.media_timeout_ms,
           metrics,
           ...(anchor ? { anchor: { port: anchor, rtp } } : {}),
-          realtime: this.realtimeDeps(app, metrics),
+          realtime: this.realtimeDeps(app, metrics, writes),
           retryAfterS: config.sip.retry_after_s,
           sdpAddress: (call) => sdpAddressOverride ?? (isIP(config.media.address) && config.media.address !== '0.0.0.0' ? config.media.address : call.info.localAddress),
         },
@@ -172,6 +201,7 @@ export class Daemon {
     } catch (err) {
       await this.engine?.stop().catch(() => undefined);
       await this.rtpengineValue?.close().catch(() => undefined);
+      await this.callPathStore?.close(0);
       app.close();
       throw err;
     }
@@ -324,7 +354,7 @@ export class Daemon {
    * What realtime agents need: one FrameClock paces every call's outbound audio, the account's
    * secrets are unsealed per connection, transcripts and refusals go to the store.
    */
-  private realtimeDeps(app: App, metrics: Metrics): RealtimeCallDeps {
+  private realtimeDeps(app: App, metrics: Metrics, writes: CallPathStore): RealtimeCallDeps {
     const rt = app.config.realtime;
     const frameClock = new FrameClock(app.clock, {
       onError: (err) => app.logger.error({ err: (err as Error).message }, 'frame tick listener failed'),
@@ -369,11 +399,9 @@ export class Daemon {
         down: (ms) => metrics.realtimeAddedLatency('down', ms),
       },
       reconnected: () => metrics.realtimeReconnect(),
-      storeTranscript: (accountId, callId, turns) => {
-        app.callRecords.storeTranscript(accountId, callId, turns);
-      },
+      storeTranscript: (accountId, callId, turns) => writes.storeTranscript(accountId, callId, turns),
       audit: (accountId, action, details) =>
-        app.store.audit.append({
+        writes.audit({
           at: new Date(app.clock.now()).toISOString(),
           actor: 'daemon',
           accountId,
@@ -411,6 +439,9 @@ export class Daemon {
       // Every call is over: let their rtpengine deletes finish, then stop (or let go of) rtpengine.
       await this.controller?.mediaReleased();
       await this.rtpengineValue?.close();
+      // Every call has ended, so nothing more is queued: write what waited on a lock.
+      const lost = await this.callPathStore?.close(STORE_FLUSH_MS);
+      if (lost) log.error({ writes: lost }, 'database still locked at shutdown: queued call-path writes lost');
       // Last, so metrics can be scraped during the drain.
       this.frameClock?.close();
       await this.api?.close();

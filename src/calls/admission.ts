@@ -59,6 +59,8 @@ export class AdmissionControl {
     private readonly limits: AdmissionLimits,
     /** False while the media plane cannot take calls (a managed rtpengine restarting): 503. */
     private readonly mediaAvailable: () => boolean = () => true,
+    /** Told the source address of every INVITE whose digest credentials verified (the rate limiter exempts it). */
+    private readonly onAuthenticated: (source: string) => void = () => undefined,
   ) {}
 
   decide(info: IncomingCallInfo, accepting: boolean): Admission {
@@ -111,7 +113,10 @@ export class AdmissionControl {
         return { kind: 'no', admission: reject(403, 'Forbidden', `unknown digest user or wrong source ${src}`) };
       }
       const result = this.verifyDigest(info, t);
-      if (result === 'ok') return { kind: 'ok', trunk: t };
+      if (result === 'ok') {
+        this.onAuthenticated(src);
+        return { kind: 'ok', trunk: t };
+      }
       if (result === 'stale') return { kind: 'no', admission: this.challenge(true) };
       return { kind: 'no', admission: reject(403, 'Forbidden', `digest ${result} for trunk ${t.id}`) };
     }

@@ -13,6 +13,8 @@ import type { MediaAnchorPort } from './media-anchor-port.js';
 import { realtimeLeg, type RealtimeLeg } from './leg-endpoint.js';
 import { RealtimeBridge, type RealtimeBridgeDeps } from './realtime-bridge.js';
 import { CallTools, type CallToolsDeps } from './call-tools.js';
+import { CallScope } from './call-scope.js';
+import { checkOffer } from './offer-limits.js';
 import type { FrameClock } from '../media/frame-clock.js';
 import { DEFAULT_CODECS, TELEPHONE_EVENT, type CodecSpec } from '../sdp/codecs.js';
 import { SUPPORTED_CODECS } from '../media/codecs/create-codec.js';
@@ -104,6 +106,10 @@ export class CallSession {
   private hangupBy: 'caller' | 'gateway' | null = null;
   private readonly log: Logger;
   private readonly tracker: CallTracker;
+  /** What the call started (Realtime bridge and clients); closed when it ends, refusing new children after. */
+  private readonly scope: CallScope;
+  private closedAllResolve!: () => void;
+  private readonly closedAll = new Promise<void>((resolve) => (this.closedAllResolve = resolve));
 
   constructor(
     private readonly call: IncomingCall,
@@ -113,6 +119,7 @@ export class CallSession {
     this.startedAt = deps.clock.now();
     this.log = deps.log.child({ callId: call.info.callId, accountId: admitted.account.id, session: this.id });
     this.tracker = deps.metrics.callStarted();
+    this.scope = new CallScope((err) => this.log.warn({ err: (err as Error).message }, 'closing part of the call failed'));
   }
 
   /** Registers the call (synchronously, so limits hold) and sets it up. Never throws. */
@@ -147,6 +154,8 @@ export class CallSession {
     if (agent.kind !== 'echo' && realtime === undefined) return this.endWith(480, 'Agent Unavailable', 'realtime agents are not enabled');
     const offer = this.call.info.sdp;
     if (offer === null) return this.endWith(488, 'SDP offer required');
+    const offerCheck = checkOffer(offer);
+    if (!offerCheck.ok) return this.endWith(488, 'Not Acceptable Here', offerCheck.why);
     // Media first, so an rtpengine that cannot take the call is a 503 before any ringing, and a
     // caller hanging up while it rings exercises the same release path as every other end.
     const sdp = this.deps.anchor ? await this.setupAnchored(this.deps.anchor, offer, realtime) : await this.setupDirect(offer, realtime);
@@ -161,6 +170,11 @@ export class CallSession {
       await new Promise<void>((resolve) => this.deps.clock.setTimer(this.deps.echoRingMs, resolve));
       if (this.ended) return;
     }
+    // The model's audio (the first words, the caller's audio up) starts at the ACK, not at the
+    // 200: an INVITE whose 200 is never ACKed (spoofed from a trunk's address over UDP) gets no
+    // conversation on the tenant's key, and its prepared session closes when the call ends (no-ack).
+    const bridge = this.bridge;
+    if (bridge) this.call.once('confirmed', () => bridge.start());
     await this.call.answer(sdp);
     this.answeredAt = this.deps.clock.now();
     this.tracker.answered();
@@ -170,12 +184,12 @@ export class CallSession {
       void this.call.hangup();
     });
     this.watchMedia();
-    this.bridge?.start();
     this.log.info({ codec: this.media?.stats.codec, anchored: this.deps.anchor !== undefined, model: this.bridge?.audioFormat }, 'call answered');
   }
 
   /** Builds the bridge on the negotiated codec and opens the Realtime session; false when the call was refused. */
   private async prepareBridge(realtime: RealtimeCallDeps): Promise<boolean> {
+    if (this.scope.closed) return false;
     const media = this.media!;
     const codec = media.negotiatedCodec;
     const leg = media.endpoint as RealtimeLeg;
@@ -204,9 +218,12 @@ export class CallSession {
       codec: codec!.name,
       clock: this.deps.clock,
       log,
-      newClient: () => realtime.newClient(log),
+      // Each client (a first connect or a reconnect) belongs to the call from the moment it
+      // exists, so a call that ends while it connects closes it; an ended call makes none.
+      newClient: () => this.scope.adopt(realtime.newClient(log), 'a Realtime connection'),
       connect: { url: realtime.urlFor(agent.model), authScheme: realtime.authScheme, timeoutMs: realtime.connectTimeoutMs },
       openKey: () => {
+        this.scope.guard('unsealing the OpenAI key');
         const key = realtime.openSecret(account.id, 'openai');
         if (key === undefined) throw Object.assign(new Error('the account has no "openai" secret'), { noKey: true });
         return key;
@@ -222,11 +239,13 @@ export class CallSession {
       ...(realtime.latency ? { latency: realtime.latency } : {}),
       ...(realtime.reconnected ? { onReconnected: realtime.reconnected } : {}),
     });
-    this.bridge = bridge;
+    this.bridge = this.scope.adopt(bridge, 'the Realtime bridge');
     try {
       await bridge.prepare();
-      return true;
+      return !this.scope.closed;
     } catch (err) {
+      // The call ended meanwhile (CANCEL): its close cascade stopped the connect. Nothing was refused.
+      if (this.scope.closed) return false;
       // Whatever stops the model (a refused key, quota, the API down), the carrier gets a 503 so
       // it can route the call elsewhere; the account's audit trail says why.
       const e = err as Error & { noKey?: boolean };
@@ -285,7 +304,7 @@ export class CallSession {
       return null;
     }
     this.call.setReinviteHandler((reoffer) => {
-      if (reoffer === null) return null;
+      if (reoffer === null || !this.acceptableReoffer(reoffer)) return null;
       const r = media.answer(reoffer);
       if (!r.ok) this.log.info({ why: r.reason }, 're-INVITE refused');
       return r.ok ? r.sdp : null;
@@ -325,11 +344,24 @@ export class CallSession {
       return null;
     }
     this.call.setReinviteHandler((reoffer) => {
+      if (reoffer !== null && !this.acceptableReoffer(reoffer)) return null;
       const sdp = media.reinvite(reoffer);
       if (sdp === null) this.log.info('re-INVITE refused');
       return sdp;
     });
     return answer.sdp;
+  }
+
+  /** Resolves once everything the call started has been closed (after it ended). */
+  whenClosed(): Promise<void> {
+    return this.closedAll;
+  }
+
+  /** A re-INVITE's offer passes the same limits as the first one (else 488). */
+  private acceptableReoffer(sdp: string): boolean {
+    const check = checkOffer(sdp);
+    if (!check.ok) this.log.info({ why: check.why }, 're-INVITE refused');
+    return check.ok;
   }
 
   /** The SIP Call-ID this session serves. */
@@ -375,7 +407,7 @@ export class CallSession {
     const bridge = this.bridge;
     const realtime = bridge?.summary();
     const transcript = bridge?.transcript() ?? [];
-    if (bridge) void bridge.close().catch((err: Error) => this.log.warn({ err: err.message }, 'realtime close failed'));
+    void this.scope.close().then(this.closedAllResolve);
     this.releaseMedia();
     this.deps.registry.remove(this.id);
     if (stats) this.deps.metrics.rtpPackets({ received: stats.received, sent: stats.sent, lost: 0 });

@@ -3,7 +3,7 @@
  *
  *   prepare()  while the call rings: unseal the account's key, open the socket, session.update
  *              (so the model is ready at 200 OK). Throws the RealtimeError (auth, quota…).
- *   start()    at 200 OK: caller audio flows up, the agent's first words are asked for.
+ *   start()    at the ACK of our 200 OK: caller audio flows up, the agent's first words are asked for.
  *   close()    at the end: the socket is closed, codecs freed; `summary()` and `transcript()`
  *              are what the CDR and the transcript store get.
  *
@@ -154,7 +154,7 @@ export class RealtimeBridge {
     this.client = await this.open(false);
   }
 
-  /** The call is answered: caller audio flows, and the agent's first words are asked for. */
+  /** The call is answered and confirmed (ACK): caller audio flows, and the agent's first words are asked for. */
   start(): void {
     if (this.closed) return;
     this.started = true;

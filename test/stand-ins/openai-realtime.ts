@@ -516,6 +516,10 @@ export class OpenAIRealtimeStandIn extends TypedEmitter<StandInEvents> {
   readonly responses: ResponseSpec[] = [];
   private refusal: UpgradeRefusal | null = null;
   private refusalsLeft = 0;
+  /** Upgrades parked by holdUpgrades(), answered by releaseUpgrades(). */
+  private parkedUpgrades: Array<() => void> | null = null;
+  /** session.update events seen while held (holdSessionUpdates); session.updated waits. */
+  heldSessionUpdates: Array<() => void> | null = null;
   private readonly server: http.Server;
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   private readonly rawSockets = new Set<Socket>();
@@ -528,7 +532,10 @@ export class OpenAIRealtimeStandIn extends TypedEmitter<StandInEvents> {
     });
     this.server.on('connection', (s: Socket) => {
       this.rawSockets.add(s);
-      s.on('close', () => this.rawSockets.delete(s));
+      s.on('close', () => {
+        this.rawSockets.delete(s);
+        this.changed();
+      });
     });
     this.server.on('upgrade', (req, socket: Socket, head) => this.onUpgrade(req, socket, head));
   }
@@ -551,6 +558,40 @@ export class OpenAIRealtimeStandIn extends TypedEmitter<StandInEvents> {
   refuseUpgrades(refusal: UpgradeRefusal | null): void {
     this.refusal = refusal;
     this.refusalsLeft = refusal?.times ?? Infinity;
+  }
+
+  /**
+   * Parks every WebSocket upgrade (the client stays "connecting") until releaseUpgrades(); a
+   * client that gives up meanwhile leaves a dead socket, which is then not upgraded.
+   */
+  holdUpgrades(): void {
+    this.parkedUpgrades ??= [];
+  }
+
+  /** TCP connections from clients still open (upgraded or not). */
+  get openSockets(): number {
+    return this.rawSockets.size;
+  }
+
+  get upgradesParked(): number {
+    return this.parkedUpgrades?.length ?? 0;
+  }
+
+  releaseUpgrades(): void {
+    const parked = this.parkedUpgrades ?? [];
+    this.parkedUpgrades = null;
+    for (const go of parked) go();
+  }
+
+  /** Withholds session.updated (the client waits in updateSession) until releaseSessionUpdates(). */
+  holdSessionUpdates(): void {
+    this.heldSessionUpdates ??= [];
+  }
+
+  releaseSessionUpdates(): void {
+    const held = this.heldSessionUpdates ?? [];
+    this.heldSessionUpdates = null;
+    for (const go of held) go();
   }
 
   /** Queues what the next response will be. */
@@ -617,6 +658,18 @@ export class OpenAIRealtimeStandIn extends TypedEmitter<StandInEvents> {
   }
 
   private onUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
+    if (this.parkedUpgrades !== null) {
+      // A client that gives up closes its end; http leaves an upgrade socket half-open otherwise.
+      const onEnd = (): void => void socket.destroy();
+      socket.once('end', onEnd);
+      socket.on('error', () => undefined);
+      this.parkedUpgrades.push(() => {
+        socket.off('end', onEnd);
+        if (!socket.destroyed) this.onUpgrade(req, socket, head);
+      });
+      this.changed();
+      return;
+    }
     const auth = req.headers.authorization;
     const authorized = auth === `Bearer ${this.options.apiKey}`;
     const path = req.url ?? '/';
@@ -854,7 +907,10 @@ export class StandInConnection {
             output: { ...prev.audio?.output, ...next.audio?.output },
           },
         };
-        this.sendEvent({ type: 'session.updated', event_id: nextId('event'), session: structuredClone(this.session) });
+        const updated = structuredClone(this.session);
+        const answer = (): void => this.sendEvent({ type: 'session.updated', event_id: nextId('event'), session: updated });
+        if (this.standIn.heldSessionUpdates !== null) this.standIn.heldSessionUpdates.push(answer);
+        else answer();
         return;
       }
       case 'input_audio_buffer.append':

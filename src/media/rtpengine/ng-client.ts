@@ -8,7 +8,9 @@
  * arrives or its deadline passes.
  *
  * Like mediasoup's Channel, every request waits in one map keyed by cookie; when the control
- * socket fails or the client is closed, all of them are rejected at once, so nothing hangs. The
+ * socket fails or the client is closed, all of them are rejected at once, so nothing hangs. A
+ * command that cannot be sent (larger than a datagram, EMSGSIZE) fails alone: one call's
+ * oversized SDP must not take every other call's rtpengine control down with it. The
  * socket is `connect()`ed to rtpengine, which makes an ICMP port-unreachable (rtpengine not
  * running) surface at once as a socket error instead of a silent timeout; a fresh socket is made
  * for the next command.
@@ -213,8 +215,16 @@ export interface NgClientOptions {
   timeoutMs?: number;
   /** Resend a pending request with the same cookie this often (default 500 ms; 0 = never). */
   retransmitMs?: number;
+  /**
+   * Largest command sent (default 65,507 bytes: the most one IPv4 UDP datagram carries). A
+   * larger one fails alone (`send`) without touching the socket.
+   */
+  maxCommandBytes?: number;
   clock?: Clock;
 }
+
+/** The payload limit of one UDP datagram over IPv4 (65,535 − 8 UDP − 20 IP header bytes). */
+export const MAX_DATAGRAM_BYTES = 65_507;
 
 interface Pending {
   readonly command: string;
@@ -230,6 +240,7 @@ export class NgClient {
   private readonly port: number;
   private readonly timeoutMs: number;
   private readonly retransmitMs: number;
+  private readonly maxCommandBytes: number;
   private readonly clock: Clock;
   private readonly pending = new Map<string, Pending>();
   /** Random per client, so two clients (or a restarted daemon's cache) never share a cookie. */
@@ -247,6 +258,7 @@ export class NgClient {
     this.port = port;
     this.timeoutMs = options.timeoutMs ?? 3000;
     this.retransmitMs = options.retransmitMs ?? 500;
+    this.maxCommandBytes = options.maxCommandBytes ?? MAX_DATAGRAM_BYTES;
     this.clock = options.clock ?? systemClock;
     if (!(this.timeoutMs > 0)) throw new TypeError(`timeoutMs must be > 0, got ${this.timeoutMs}`);
     if (!(this.retransmitMs >= 0)) throw new TypeError(`retransmitMs must be >= 0, got ${this.retransmitMs}`);
@@ -315,6 +327,11 @@ export class NgClient {
     const timeoutMs = options?.timeoutMs ?? this.timeoutMs;
     const cookie = `${this.cookieBase}_${++this.seq}`;
     const message = Buffer.concat([Buffer.from(`${cookie} `), bencodeEncode({ ...params, command: name })]);
+    if (message.length > this.maxCommandBytes) {
+      return Promise.reject(
+        new RtpengineError('send', name, `"${name}" is ${message.length} bytes, too large for one ng datagram (at most ${this.maxCommandBytes})`),
+      );
+    }
     return new Promise<NgReply>((resolve, reject) => {
       const entry: Pending = { command: name, message, resolve, reject, timers: [] };
       this.pending.set(cookie, entry);
@@ -346,7 +363,11 @@ export class NgClient {
       (socket) => {
         if (!this.pending.has(cookie)) return;
         socket.send(entry.message, (err) => {
-          if (err) this.socketFailed(socket, err);
+          if (!err) return;
+          // rtpengine not listening (ICMP port unreachable) concerns every command; anything else
+          // (EMSGSIZE, ENOBUFS) concerns this datagram only: the socket and the others carry on.
+          if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') this.socketFailed(socket, err);
+          else this.settle(cookie, new RtpengineError('send', entry.command, `cannot send "${entry.command}" to rtpengine at ${this.address}: ${err.message}`, { cause: err }));
         });
         if (this.retransmitMs > 0) {
           entry.timers.push(this.clock.setTimer(this.retransmitMs, () => this.pending.has(cookie) && this.transmit(cookie, entry)));

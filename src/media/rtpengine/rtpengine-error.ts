@@ -10,8 +10,10 @@
  * - `rejected`: rtpengine answered `result: error` (unknown call, bad SDP…): asking again
  *   with the same input gives the same answer.
  * - `protocol`: the reply could not be understood.
+ * - `send`: this one command could not be sent (larger than a datagram, EMSGSIZE); the socket
+ *   and every other command carry on. Sending the same command again gives the same failure.
  */
-export type RtpengineErrorReason = 'timeout' | 'socket' | 'closed' | 'rejected' | 'protocol';
+export type RtpengineErrorReason = 'timeout' | 'socket' | 'closed' | 'rejected' | 'protocol' | 'send';
 
 export class RtpengineError extends Error {
   override readonly name = 'RtpengineError';

@@ -77,6 +77,50 @@ if (missing !== undefined) {
   });
 }
 
+if (missing === undefined) {
+  t.test('against the real rtpengine: a command too large for a datagram fails alone; the others and the socket carry on', async (t) => {
+    const rtp = await startManaged(t);
+    const client = rtp.client;
+    // 70 KB of SDP: past what one UDP datagram can carry (65,507 bytes), as a 63 KB body of
+    // non-ASCII bytes becomes once decoded (each bad byte is a 3-byte U+FFFD).
+    const huge = `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=${'\ufffd'.repeat(24_000)}\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n`;
+    const results = await Promise.allSettled([
+      client.ping(),
+      client.offer({ sdp: huge, 'call-id': 'huge-1', 'from-tag': 'f' }),
+      client.ping(),
+      client.list(),
+    ]);
+    t.equal(results[0]?.status, 'fulfilled', 'a ping sent before it is answered');
+    t.equal(results[2]?.status, 'fulfilled', 'a ping sent after it is answered');
+    t.same(results[3], { status: 'fulfilled', value: [] }, 'list answered');
+    const err = (results[1] as PromiseRejectedResult).reason as RtpengineError;
+    t.type(err, RtpengineError);
+    t.equal(err.reason, 'send', 'the oversized offer failed on its own');
+    t.equal(err.retryable, false, 'sending it again cannot help');
+    t.equal(err.command, 'offer');
+    t.match(err.message, /too large|datagram/);
+    t.ok((await client.ping()) >= 0, 'the control socket still works afterwards');
+    t.equal(client.pendingCount, 0);
+  });
+}
+
+t.test('a send that fails (EMSGSIZE from the kernel) fails only its own command', async (t) => {
+  const fake = await udpSocket(t);
+  const stand = standIn(fake);
+  // A limit above what the kernel carries, so the send itself fails, as an unchecked one would.
+  const client = new NgClient({ address: `127.0.0.1:${fake.address().port}`, timeoutMs: 3000, maxCommandBytes: 200_000 });
+  t.teardown(() => client.close());
+  const big = rejection(client.offer({ sdp: 'x'.repeat(70_000), 'call-id': 'c', 'from-tag': 'f' }));
+  const ping = client.ping();
+  const r = await stand.next();
+  fake.send(Buffer.from(`${r.cookie} d6:result4:ponge`), r.rinfo.port, r.rinfo.address);
+  t.ok((await ping) >= 0, 'the other command is answered');
+  const err = await big;
+  t.equal(err.reason, 'send');
+  t.match(err.message, /EMSGSIZE|too long|message too long/i);
+  t.equal(client.pendingCount, 0);
+});
+
 t.test('a silent rtpengine: retransmits with the same cookie, then times out (retryable)', async (t) => {
   const silent = await udpSocket(t);
   const stand = standIn(silent);

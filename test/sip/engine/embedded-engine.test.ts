@@ -239,8 +239,8 @@ t.test('hundreds of idle TCP connections do not stop UDP or TCP callers; the exc
 t.test("the gate: a request it drops gets no response at all, not even 100 Trying", async (t) => {
   const seen: string[] = [];
   const s = await startEngine({
-    gate: (req: SipRequest) => {
-      seen.push(req.method);
+    gate: (req) => {
+      seen.push(req.method ?? '?');
       return (req.headers.get('user-agent') ?? '').includes('friendly-scanner') ? 'drop' : 'pass';
     },
   });

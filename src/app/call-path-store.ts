@@ -1,0 +1,63 @@
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { Keyring } from '../crypto/keyring.js';
+import { openDatabase } from '../store/database.js';
+import { NonBlockingWriter } from '../store/nonblocking-writer.js';
+import { SqliteTenantStore } from '../store/sqlite-tenant-store.js';
+import { CallRecordsService } from '../tenancy/call-records-service.js';
+import type { TranscriptTurn } from '../tenancy/model.js';
+import type { CallRepository, NewAuditEntry } from '../tenancy/ports.js';
+
+/**
+ * The daemon's writes from the call path (CDR insert and update, sealed transcripts, audit rows
+ * of refused Realtime keys), all through one NonBlockingWriter on a connection of their own, so
+ * no call ever waits for SQLite's write lock (see store/nonblocking-writer.ts). Reads stay on the
+ * main connection: in WAL mode a reader never waits for a writer.
+ *
+ * A write that fails or cannot be queued is logged with its kind and call id, never its data.
+ */
+export class CallPathStore {
+  readonly writer: NonBlockingWriter;
+  private readonly writeStore: SqliteTenantStore;
+  private readonly records: CallRecordsService;
+
+  constructor(opts: { path: string; clock: Clock; keyring: Keyring; reads: CallRepository; log: Logger; maxQueued?: number }) {
+    const db = openDatabase({ path: opts.path, busyTimeoutMs: 0 });
+    this.writeStore = new SqliteTenantStore(db);
+    this.writer = new NonBlockingWriter({ db, clock: opts.clock, ...(opts.maxQueued ? { maxQueued: opts.maxQueued } : {}) });
+    this.records = new CallRecordsService(this.writeStore, opts.keyring, opts.clock, 'daemon');
+    const log = opts.log;
+    this.writer.on('blocked', (label) => log.warn({ write: label }, 'database write lock held elsewhere: call-path writes queued until it is free'));
+    this.writer.on('idle', () => log.info({ written: this.writer.stats().written }, 'queued call-path writes written'));
+    this.writer.on('failed', (f) => log.error({ write: f.label, err: f.error.message }, 'call-path write failed'));
+    this.writer.on('dropped', (label) => log.error({ write: label }, 'call-path write dropped: the write queue is full or closed'));
+    const writes = this.writeStore.calls;
+    this.cdrs = {
+      insert: (c) => void this.writer.enqueue(`cdr.insert ${c.id}`, () => writes.insert(c)),
+      finish: (accountId, callId, end) => void this.writer.enqueue(`cdr.finish ${callId}`, () => writes.finish(accountId, callId, end)),
+      list: (accountId, limit) => opts.reads.list(accountId, limit),
+      get: (accountId, callId) => opts.reads.get(accountId, callId),
+      find: (accountId, filter) => opts.reads.find(accountId, filter),
+    };
+  }
+
+  /** CDRs: writes queued, reads from the main connection. */
+  readonly cdrs: CallRepository;
+
+  /** Seals and stores a call's transcript (honours the agent's setting), queued. */
+  storeTranscript(accountId: string, callId: string, turns: TranscriptTurn[]): void {
+    this.writer.enqueue(`transcript ${callId}`, () => void this.records.storeTranscript(accountId, callId, turns));
+  }
+
+  audit(entry: NewAuditEntry): void {
+    this.writer.enqueue(`audit ${entry.action}`, () => this.writeStore.audit.append(entry));
+  }
+
+  /** Writes what is queued (retrying up to `timeoutMs`), then closes; resolves with the writes lost. */
+  async close(timeoutMs: number): Promise<number> {
+    const left = await this.writer.flush(timeoutMs);
+    this.writer.close();
+    this.writeStore.close();
+    return left;
+  }
+}
