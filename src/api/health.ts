@@ -1,7 +1,7 @@
 /**
- * Health checks as plain functions, apart from any HTTP server: the daemon supplies named checks
- * (SIP listeners, database, rtpengine, draining), `runHealthChecks` runs them, and /healthz only
- * renders the result.
+ * /healthz without an HTTP server: named checks in, one verdict out. Kept apart from the
+ * listener so any server (node:http today, the admin API tomorrow) answers health the same way:
+ * 200 with `status: "ok"` when every check passes, else 503 naming the failing ones.
  */
 
 export interface HealthResult {
@@ -19,7 +19,12 @@ export interface HealthReport {
   checks: Record<string, HealthResult>;
 }
 
-/** Runs every check at once, each bounded by `timeoutMs`; a throw counts as a failure. */
+/** The HTTP status for a report: 200 or 503. */
+export function healthStatusCode(report: HealthReport): 200 | 503 {
+  return report.status === 'ok' ? 200 : 503;
+}
+
+/** Runs every check at once, each bounded by `timeoutMs`; a throw or a timeout counts as a failure. */
 export async function runHealthChecks(checks: HealthChecks, timeoutMs: number): Promise<HealthReport> {
   const names = Object.keys(checks);
   const results = await Promise.all(names.map((name) => runCheck(checks[name]!, timeoutMs)));

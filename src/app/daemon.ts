@@ -16,7 +16,6 @@ import type { KalemConfig } from '../config/schema.js';
 import type { SipEngine } from '../sip/sip-engine.js';
 import { ApiServer, type HealthChecks } from '../api/http-server.js';
 import { Metrics } from '../api/metrics.js';
-import { rtpenginePing } from './doctor.js';
 import { sdNotify } from './sd-notify.js';
 import { capacityProblems } from './capacity.js';
 import { kalemError } from '../core/errors.js';
@@ -37,6 +36,8 @@ import type { TokenService } from '../api/tokens/token-service.js';
 import { buildTokenService } from './token-service-factory.js';
 import { CallPathStore } from './call-path-store.js';
 import { RecentAuthentications } from '../sip/recent-authentications.js';
+import { assertIntact, StoreHealth } from '../store/store-health.js';
+import { daemonHealthChecks } from './daemon-health.js';
 
 /**
  * The `kalem serve` process: composition root and lifecycle. It builds every long-lived part,
@@ -105,6 +106,14 @@ export class Daemon {
       app.close();
       throw kalemError('KALEM_ERR_CONFIG_INVALID', problems.join('; '));
     }
+    // A damaged file must not take calls (half a numbers table routes calls wrongly) nor writes.
+    try {
+      assertIntact(app.store.db, config.store.path);
+    } catch (err) {
+      app.close();
+      throw err;
+    }
+    const storeHealth = new StoreHealth(app.store.db);
     try {
       const writes = new CallPathStore({
         path: config.store.path,
@@ -112,6 +121,7 @@ export class Daemon {
         keyring: app.keyring,
         reads: app.store.calls,
         log: app.logger.child({ component: 'store' }),
+        health: storeHealth,
       });
       this.callPathStore = writes;
       const registry = new CallRegistry();
@@ -168,6 +178,7 @@ export class Daemon {
           sdpAddress: (call) => sdpAddressOverride ?? (isIP(config.media.address) && config.media.address !== '0.0.0.0' ? config.media.address : call.info.localAddress),
         },
         app.logger.child({ component: 'calls' }),
+        storeHealth,
       );
       this.engine = engine;
       if (rtpengine?.supervisor && anchor) {
@@ -183,7 +194,14 @@ export class Daemon {
       }
       await engine.start();
       if (config.api.port !== -1 || httpsEnabled(config)) {
-        this.api = this.buildApiServer(app, metrics, engine);
+        const checks = daemonHealthChecks({
+          engine,
+          store: storeHealth,
+          writer: writes.writer,
+          draining: () => this.stopping !== undefined,
+          rtpengineNg: this.rtpengineValue?.ngAddress ?? (config.rtpengine.mode === 'off' ? config.rtpengine.ng_address : null),
+        });
+        this.api = this.buildApiServer(app, metrics, checks);
         await this.api.listen();
       }
       sdNotify(`READY=1\nSTATUS=accepting calls on ${engine.listening().map((l) => `${l.transport}/${l.port}`).join(' ')}\nMAINPID=${process.pid}`);
@@ -256,30 +274,11 @@ export class Daemon {
     return rtpengine;
   }
 
-  /** What /healthz reports: SIP listeners, the database, rtpengine when configured, and draining. */
-  private healthChecks(app: ProvisioningApp, engine: SipEngine): HealthChecks {
-    const ng = this.rtpengineValue?.ngAddress ?? (app.config.rtpengine.mode === 'off' ? app.config.rtpengine.ng_address : null);
-    return {
-      sip: async () => {
-        const l = engine.listening();
-        return l.length > 0
-          ? { ok: true, detail: l.map((x) => `${x.transport} ${x.address}:${x.port}`).join(', ') }
-          : { ok: false, detail: 'no SIP listener open' };
-      },
-      database: async () => {
-        app.store.db.prepare('SELECT 1').get();
-        return { ok: true };
-      },
-      accepting: async () => (this.stopping ? { ok: false, detail: 'draining: new calls are refused' } : { ok: true }),
-      ...(ng ? { rtpengine: async () => ({ ok: true, detail: `pong in ${await rtpenginePing(ng, 1000)} ms` }) } : {}),
-    };
-  }
-
   /**
    * The HTTP side: ops routes and the admin API. API requests use the same services as the CLI,
    * made per request with the token as the audit actor.
    */
-  private buildApiServer(app: ProvisioningApp, metrics: Metrics, engine: SipEngine): ApiServer {
+  private buildApiServer(app: ProvisioningApp, metrics: Metrics, checks: HealthChecks): ApiServer {
     const api = app.config.api;
     this.tokens = buildTokenService(app, 'daemon');
     return new ApiServer({
@@ -289,7 +288,7 @@ export class Daemon {
         : {}),
       metrics,
       logger: app.logger.child({ component: 'api' }),
-      checks: this.healthChecks(app, engine),
+      checks,
       services: {
         tokens: this.tokens,
         provisioning: (actor) => new ProvisioningService(app.store, app.keyring, app.clock, actor),

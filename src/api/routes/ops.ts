@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { HealthReport } from '../health.js';
+import { healthStatusCode, type HealthReport } from '../health.js';
 import type { Metrics } from '../metrics.js';
 import type { RouteAccess } from '../request-context.js';
 
@@ -52,7 +52,7 @@ export function registerOpsRoutes(
     },
     async (_req, reply) => {
       const health = await opts.health();
-      return reply.code(health.status === 'ok' ? 200 : 503).header('Cache-Control', 'no-store').send(health);
+      return reply.code(healthStatusCode(health)).header('Cache-Control', 'no-store').send(health);
     },
   );
   // The two paths exist for every method; anything but GET/HEAD is 405 with Allow, not 404.
