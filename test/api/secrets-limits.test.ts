@@ -109,3 +109,24 @@ t.test('pagination: cursors walk a list in order, a forged cursor is refused', a
   t.equal(forged.json.code, 'KALEM_ERR_INVALID_ARGUMENT');
   t.equal((await api.call('GET', '/v1/accounts/acme/agents?limit=0', { token: tok })).status, 400, 'limit below 1');
 });
+
+t.test('ops_require_token: /healthz and /metrics need an operator token with metrics:read, on both listeners', async (t) => {
+  const api = await new ApiGateway('ops_require_token = true').start();
+  t.teardown(() => api.stop());
+  const ops = await api.token({ name: 'prometheus', scopes: ['metrics:read'] });
+  const other = await api.token({ name: 'other', scopes: ['audit:read'] });
+  for (const path of ['/healthz', '/metrics']) {
+    t.equal((await api.call('GET', path)).status, 401, `${path} without a token`);
+    t.equal((await api.call('GET', path, { token: other })).status, 403, `${path} without the scope`);
+    t.equal((await api.call('GET', path, { token: ops })).status, 200, `${path} with metrics:read`);
+  }
+  // The plain listener on loopback serves the same routes with the same rules.
+  const plain = api.gw.daemon.apiAddress()!;
+  t.equal(plain.address, '127.0.0.1');
+  const get = (path: string, token?: string) =>
+    fetch(`http://127.0.0.1:${plain.port}${path}`, token ? { headers: { authorization: `Bearer ${token}` } } : {}).then(async (r) => ({ status: r.status, body: await r.text() }));
+  t.equal((await get('/metrics')).status, 401);
+  const m = await get('/metrics', ops);
+  t.equal(m.status, 200);
+  t.match(m.body, /kalem_calls_total/);
+});
