@@ -80,6 +80,7 @@ t.test('auth matrix over every route', async (t) => {
     t.equal(none.json?.code, 'KALEM_ERR_UNAUTHENTICATED', `${label}: problem code`);
     t.match(none.headers['content-type'], /^application\/problem\+json/, `${label}: problem+json`);
     t.equal(none.headers['www-authenticate'], 'Bearer realm="kalem"');
+    if (r.method === 'GET') t.equal((await api.call('HEAD', u)).status, 401, `HEAD ${r.path}: no token → 401 too`);
     t.equal((await api.call(r.method, u, { token: tokens.expired })).json?.detail, 'the API token has expired', `${label}: expired → 401`);
     t.equal((await api.call(r.method, u, { token: tokens.revoked })).json?.detail, 'the API token has been revoked', `${label}: revoked → 401`);
     const garbage = await api.call(r.method, u, { token: 'klm_' + 'A'.repeat(43) });
