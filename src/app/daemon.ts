@@ -123,7 +123,7 @@ export class Daemon {
           clock: app.clock,
           log: app.logger.child({ component: 'calls' }),
           registry,
-          cdrs: app.store.calls,
+          cdrs: app.callRecords,
           rtp,
           echoRingMs: config.calls.echo_ring_ms,
           mediaTimeoutMs: config.calls.media_timeout_ms,

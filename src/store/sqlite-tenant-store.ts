@@ -38,6 +38,11 @@ export class SqliteTenantStore implements TenantStore {
     return this.db.transaction(fn).immediate();
   }
 
+  flushErased(): { busy: boolean } {
+    const [r] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number; log: number; checkpointed: number }>;
+    return { busy: (r?.busy ?? 0) !== 0 };
+  }
+
   getMeta(key: string): Uint8Array | undefined {
     const r = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: Buffer } | undefined;
     return r && new Uint8Array(r.value);
