@@ -90,13 +90,14 @@ export function accountCommand(): Command {
 
   cmd
     .command('delete')
-    .description('delete an account and everything it owns (agents, numbers, trunks, secrets, calls)')
+    .description('erase every call\'s content, then delete the account, its key and everything it owns (usage rows and the audit trail stay)')
     .argument('<account>', 'account id or name')
     .option('--yes', 'confirm: this cannot be undone')
     .action(async (ref: string, o: { yes?: boolean }, c: Command) => {
       if (!o.yes) throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `deleting an account erases all its data; add --yes to confirm`);
-      await withProvisioning(c, (app) => app.provisioning.deleteAccount(ref));
-      say(`deleted account ${ref}`);
+      const r = await withProvisioning(c, (app) => app.erasure.deleteAccount(ref));
+      if (globals(c).json) printJson(r);
+      else say(`deleted account ${r.account} (${r.accountId}); erased ${r.transcripts} transcript(s), ${r.recordings} recording(s), ${r.callerFields} caller field(s) of ${r.calls} call(s); its key is destroyed`);
     });
 
   return cmd;
