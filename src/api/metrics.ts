@@ -96,6 +96,7 @@ export class Metrics {
   private readonly realtimeErrors: Counter<'kind'>;
   private readonly realtimeReconnects: Counter;
   private readonly realtimeLatency: Histogram<'direction'>;
+  private readonly retentionSwept: Counter<'kind'>;
 
   constructor(opts: MetricsOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -152,6 +153,13 @@ export class Metrics {
       help: 'OpenAI Realtime reconnect attempts.',
       registers,
     });
+    this.retentionSwept = new Counter({
+      name: `${p}retention_swept_total`,
+      help: 'Items removed by the retention sweeper because their account\'s retention window had passed (transcripts, recordings, cdrs).',
+      labelNames: ['kind'] as const,
+      registers,
+    });
+    for (const kind of ['transcripts', 'recordings', 'cdrs']) this.retentionSwept.labels(kind).inc(0);
     // Every outcome and kind exported from the start (at 0), so rate() and alerts work before the
     // first occurrence instead of the series appearing out of nowhere.
     for (const outcome of CALL_OUTCOMES) this.calls.labels(outcome).inc(0);
@@ -224,6 +232,11 @@ export class Metrics {
 
   realtimeReconnect(): void {
     this.realtimeReconnects.inc();
+  }
+
+  /** Items of one kind removed by a retention sweep. */
+  retentionSweptItems(kind: 'transcripts' | 'recordings' | 'cdrs', n: number): void {
+    this.retentionSwept.labels(kind).inc(nonNegative(n, 'swept items'));
   }
 
   /** The Prometheus text exposition and its content type. */

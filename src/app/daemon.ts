@@ -29,6 +29,7 @@ import { openProvisioning, type AppOptions, type ProvisioningApp } from './open-
 import { buildSipEngine } from './sip-engine-factory.js';
 import { buildDigestVerifier } from './sip-policy.js';
 import { TrustedSources } from '../tenancy/trusted-sources.js';
+import { startRetentionSweeper } from './retention.js';
 
 /**
  * The `kalem serve` process: composition root and lifecycle. It builds every long-lived part,
@@ -55,6 +56,7 @@ export class Daemon {
   private rtpengineValue: Rtpengine | undefined;
   private anchor: MediaAnchor | undefined;
   private frameClock: FrameClock | undefined;
+  private sweeper: { close(): Promise<void> } | undefined;
 
   constructor(private readonly opts: AppOptions) {}
 
@@ -148,6 +150,7 @@ export class Daemon {
         rtpengine.supervisor.on('failed', (err) => log.error({ err: err.message }, 'rtpengine restart budget spent: calls get 503 until kalem is restarted'));
       }
       await engine.start();
+      this.sweeper = startRetentionSweeper(app, metrics, app.logger.child({ component: 'retention' }));
       if (config.api.port !== -1) {
         this.api = new ApiServer({
           host: config.api.listen_address,
@@ -170,6 +173,7 @@ export class Daemon {
         'kalem started',
       );
     } catch (err) {
+      await this.sweeper?.close().catch(() => undefined);
       await this.engine?.stop().catch(() => undefined);
       await this.rtpengineValue?.close().catch(() => undefined);
       app.close();
@@ -369,6 +373,7 @@ export class Daemon {
         ]);
         if (left > 0) log.warn({ calls: left }, 'drain time over: ending the remaining calls');
       }
+      await this.sweeper?.close();
       await this.engine?.stop();
       // Every call is over: let their rtpengine deletes finish, then stop (or let go of) rtpengine.
       await this.controller?.mediaReleased();

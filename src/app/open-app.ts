@@ -15,6 +15,7 @@ import { SqliteTenantStore } from '../store/sqlite-tenant-store.js';
 import { CallRecordsService } from '../tenancy/call-records-service.js';
 import { ProvisioningService } from '../tenancy/provisioning-service.js';
 import { ErasureService } from '../privacy/erasure-service.js';
+import { RetentionService } from '../privacy/retention-service.js';
 import type { DestinationStream } from 'pino';
 
 export interface AppOptions {
@@ -45,6 +46,8 @@ export interface ProvisioningApp extends StoreApp {
   readonly callRecords: CallRecordsService;
   /** Erasure of one call, one caller, one account (the CLI and the admin API call the same service). */
   readonly erasure: ErasureService;
+  /** Retention windows applied on demand (`kalem retention run`); the daemon has its own sweeper. */
+  readonly retention: RetentionService;
 }
 
 export const MASTER_CHECK_META = 'master_key_check';
@@ -101,7 +104,8 @@ export async function openProvisioning(opts: AppOptions = {}): Promise<Provision
   const provisioning = new ProvisioningService(app.store, keyring, app.clock, actor);
   const callRecords = new CallRecordsService(app.store, keyring, app.clock, actor);
   const erasure = new ErasureService(app.store, keyring, app.clock, actor);
-  return { ...app, keyring, provisioning, callRecords, erasure };
+  const retention = new RetentionService(app.store, app.clock, actor);
+  return { ...app, keyring, provisioning, callRecords, erasure, retention };
 }
 
 /**

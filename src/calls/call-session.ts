@@ -200,7 +200,8 @@ export class CallSession {
       webhook: realtime.webhook,
     });
     const bridge = new RealtimeBridge({
-      agent,
+      // An account keeping transcripts 0 days stores none, so the session asks for none either.
+      agent: account.retention.transcriptsDays === 0 ? { ...agent, storeTranscripts: false } : agent,
       endpoint: leg.rtp,
       codec: codec!.name,
       clock: this.deps.clock,

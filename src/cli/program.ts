@@ -12,6 +12,7 @@ import { numberCommand } from './commands/number.js';
 import { secretCommand } from './commands/secret.js';
 import { serveCommand } from './commands/serve.js';
 import { trunkCommand } from './commands/trunk.js';
+import { retentionCommand } from './commands/retention.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
     doctorCommand(),
     auditCommand(),
     callsCommand(),
+    retentionCommand(),
   ]) {
     program.addCommand(sub);
   }

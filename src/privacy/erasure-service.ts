@@ -34,6 +34,8 @@ export interface CallerErasureResult {
 export interface RecordingFileRemover {
   /** Deletes the key rows of these calls' recordings and unlinks their files; returns how many. */
   eraseRecordings(accountId: string, callIds: readonly string[]): number;
+  /** Retention: erases up to `limit` recordings of the account started before `before`; returns how many. */
+  sweepRecordings?(accountId: string, before: string, limit: number): number;
 }
 
 const NONE: ErasureCounts = { calls: 0, transcripts: 0, recordings: 0, callerFields: 0 };
