@@ -16,6 +16,7 @@ import { CallRecordsService } from '../tenancy/call-records-service.js';
 import { ProvisioningService } from '../tenancy/provisioning-service.js';
 import { ErasureService } from '../privacy/erasure-service.js';
 import { RetentionService } from '../privacy/retention-service.js';
+import { UsageService } from '../privacy/usage-service.js';
 import type { DestinationStream } from 'pino';
 
 export interface AppOptions {
@@ -48,6 +49,8 @@ export interface ProvisioningApp extends StoreApp {
   readonly erasure: ErasureService;
   /** Retention windows applied on demand (`kalem retention run`); the daemon has its own sweeper. */
   readonly retention: RetentionService;
+  /** Usage reports from the usage table (no content, no caller). */
+  readonly usage: UsageService;
 }
 
 export const MASTER_CHECK_META = 'master_key_check';
@@ -105,7 +108,8 @@ export async function openProvisioning(opts: AppOptions = {}): Promise<Provision
   const callRecords = new CallRecordsService(app.store, keyring, app.clock, actor);
   const erasure = new ErasureService(app.store, keyring, app.clock, actor);
   const retention = new RetentionService(app.store, app.clock, actor);
-  return { ...app, keyring, provisioning, callRecords, erasure, retention };
+  const usage = new UsageService(app.store, app.clock);
+  return { ...app, keyring, provisioning, callRecords, erasure, retention, usage };
 }
 
 /**

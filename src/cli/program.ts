@@ -13,6 +13,7 @@ import { secretCommand } from './commands/secret.js';
 import { serveCommand } from './commands/serve.js';
 import { trunkCommand } from './commands/trunk.js';
 import { retentionCommand } from './commands/retention.js';
+import { usageCommand } from './commands/usage.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
     auditCommand(),
     callsCommand(),
     retentionCommand(),
+    usageCommand(),
   ]) {
     program.addCommand(sub);
   }

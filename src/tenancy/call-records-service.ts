@@ -1,6 +1,6 @@
 import { kalemError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
-import type { Account, CallRecord, TranscriptRole, TranscriptTurn } from './model.js';
+import { NO_TOKENS, type Account, type CallRecord, type TokenUsage, type TranscriptRole, type TranscriptTurn, type UsageRecord } from './model.js';
 import type { CallRecordEnd, CdrWriter, ContentVault, NewCallRecord, StoredCallRecord, TenantStore } from './ports.js';
 import { callerKeyFromUri } from './caller-id.js';
 
@@ -46,8 +46,13 @@ export class CallRecordsService implements CdrWriter {
     });
   }
 
+  /** The end of the CDR, and the call's usage row (apart from content), in one transaction. */
   finish(accountId: string, callId: string, end: CallRecordEnd): void {
-    this.store.calls.finish(accountId, callId, end);
+    this.store.transaction(() => {
+      this.store.calls.finish(accountId, callId, end);
+      const call = this.store.calls.get(accountId, callId);
+      if (call) this.store.usage.put(usageOf(call, end));
+    });
   }
 
   /**
@@ -165,6 +170,46 @@ export class CallRecordsService implements CdrWriter {
   private at(): string {
     return new Date(this.clock.now()).toISOString();
   }
+}
+
+/** Bytes per millisecond of caller audio as appended to the model, by session format. */
+const APPEND_BYTES_PER_MS: Record<string, number> = { pcm16: 48, pcmu: 8, pcma: 8 };
+const FRAME_MS = 20;
+
+/** The usage row of a finished call: times and counts from its CDR, never content or the caller. */
+function usageOf(call: StoredCallRecord, end: CallRecordEnd): UsageRecord {
+  const answered = end.answeredAt === null ? NaN : Date.parse(end.answeredAt);
+  const ended = Date.parse(end.endedAt);
+  const billableSeconds = Number.isFinite(answered) && Number.isFinite(ended) ? Math.max(0, Math.ceil((ended - answered) / 1000)) : 0;
+  const rt = end.details['realtime'] as Partial<BridgeUsage> | undefined;
+  const nonNeg = (n: unknown): number => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.round(n) : 0);
+  const perMs = APPEND_BYTES_PER_MS[String(rt?.audioFormat)] ?? 48;
+  const tokens = { ...NO_TOKENS, ...(rt?.tokens ?? {}) };
+  return {
+    callId: call.id,
+    accountId: call.accountId,
+    agentId: call.agentId,
+    numberE164: call.numberE164,
+    startedAt: call.startedAt,
+    billableSeconds,
+    modelAudioInMs: nonNeg((rt?.appendedBytes ?? 0) / perMs),
+    modelAudioOutMs: nonNeg((rt?.framesDown ?? 0) * FRAME_MS),
+    inputTokens: nonNeg(tokens.inputTokens),
+    outputTokens: nonNeg(tokens.outputTokens),
+    inputAudioTokens: nonNeg(tokens.inputAudioTokens),
+    outputAudioTokens: nonNeg(tokens.outputAudioTokens),
+    inputTextTokens: nonNeg(tokens.inputTextTokens),
+    outputTextTokens: nonNeg(tokens.outputTextTokens),
+    cachedTokens: nonNeg(tokens.cachedTokens),
+  };
+}
+
+/** The part of the Realtime bridge's CDR summary usage is computed from (details.realtime). */
+interface BridgeUsage {
+  audioFormat: string;
+  appendedBytes: number;
+  framesDown: number;
+  tokens: TokenUsage;
 }
 
 /**

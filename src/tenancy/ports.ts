@@ -8,6 +8,8 @@ import type {
   RetentionSettings,
   SecretInfo,
   Trunk,
+  UsageRecord,
+  UsageTotals,
 } from './model.js';
 
 /**
@@ -179,6 +181,16 @@ export interface TranscriptRepository {
   createdBefore(accountId: string, before: string, limit: number): string[];
 }
 
+/** Usage rows, one per call, apart from content (no foreign key: they outlive CDRs and accounts). */
+export interface UsageRepository {
+  /** Writes (or rewrites) the usage row of a call. */
+  put(u: UsageRecord): void;
+  /** The account's calls that started in [from, to), oldest first. */
+  list(accountId: string, from: string, to: string): UsageRecord[];
+  /** Totals per account over [from, to). */
+  totals(from: string, to: string): UsageTotals[];
+}
+
 /** The whole store as the services see it. */
 export interface TenantStore {
   /** Runs `fn` in one database transaction (BEGIN IMMEDIATE); a throw rolls everything back. */
@@ -191,6 +203,7 @@ export interface TenantStore {
   readonly audit: AuditRepository;
   readonly calls: CallRepository;
   readonly transcripts: TranscriptRepository;
+  readonly usage: UsageRepository;
   /**
    * After an erasure: checkpoints the WAL and truncates it, so deleted pages (zeroed in the
    * database by secure_delete) do not live on as older frames in the WAL. `busy` when a reader
