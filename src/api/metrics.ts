@@ -99,6 +99,7 @@ export class Metrics {
   private readonly realtimeReconnects: Counter;
   private readonly realtimeLatency: Histogram<'direction'>;
   private readonly apiAuthFailures: Counter<'reason'>;
+  private readonly retentionSwept: Counter<'kind'>;
 
   constructor(opts: MetricsOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -161,6 +162,13 @@ export class Metrics {
       labelNames: ['reason'] as const,
       registers,
     });
+    this.retentionSwept = new Counter({
+      name: `${p}retention_swept_total`,
+      help: 'Items removed by the retention sweeper because their account\'s retention window had passed (transcripts, recordings, cdrs).',
+      labelNames: ['kind'] as const,
+      registers,
+    });
+    for (const kind of ['transcripts', 'recordings', 'cdrs']) this.retentionSwept.labels(kind).inc(0);
     // Every outcome and kind exported from the start (at 0), so rate() and alerts work before the
     // first occurrence instead of the series appearing out of nowhere.
     for (const outcome of CALL_OUTCOMES) this.calls.labels(outcome).inc(0);
@@ -239,6 +247,11 @@ export class Metrics {
   apiAuthFailure(reason: string): void {
     if (!API_AUTH_FAILURE_REASONS.includes(reason)) throw new TypeError(`unknown auth failure reason ${reason}`);
     this.apiAuthFailures.labels(reason).inc();
+  }
+
+  /** Items of one kind removed by a retention sweep. */
+  retentionSweptItems(kind: 'transcripts' | 'recordings' | 'cdrs', n: number): void {
+    this.retentionSwept.labels(kind).inc(nonNegative(n, 'swept items'));
   }
 
   /** The Prometheus text exposition and its content type. */

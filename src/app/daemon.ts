@@ -38,6 +38,7 @@ import { CallPathStore } from './call-path-store.js';
 import { RecentAuthentications } from '../sip/recent-authentications.js';
 import { assertIntact, StoreHealth } from '../store/store-health.js';
 import { daemonHealthChecks } from './daemon-health.js';
+import { startRetentionSweeper } from './retention.js';
 
 /**
  * The `kalem serve` process: composition root and lifecycle. It builds every long-lived part,
@@ -66,6 +67,7 @@ export class Daemon {
   private anchor: MediaAnchor | undefined;
   private frameClock: FrameClock | undefined;
   private callPathStore: CallPathStore | undefined;
+  private sweeper: { close(): Promise<void> } | undefined;
 
   constructor(private readonly opts: AppOptions) {}
 
@@ -193,6 +195,7 @@ export class Daemon {
         rtpengine.supervisor.on('failed', (err) => log.error({ err: err.message }, 'rtpengine restart budget spent: calls get 503 until kalem is restarted'));
       }
       await engine.start();
+      this.sweeper = startRetentionSweeper(app, metrics, app.logger.child({ component: 'retention' }));
       if (config.api.port !== -1 || httpsEnabled(config)) {
         const checks = daemonHealthChecks({
           engine,
@@ -217,6 +220,7 @@ export class Daemon {
         'kalem started',
       );
     } catch (err) {
+      await this.sweeper?.close().catch(() => undefined);
       await this.engine?.stop().catch(() => undefined);
       await this.rtpengineValue?.close().catch(() => undefined);
       await this.callPathStore?.close(0);
@@ -434,6 +438,7 @@ export class Daemon {
         ]);
         if (left > 0) log.warn({ calls: left }, 'drain time over: ending the remaining calls');
       }
+      await this.sweeper?.close();
       await this.engine?.stop();
       // Every call is over: let their rtpengine deletes finish, then stop (or let go of) rtpengine.
       await this.controller?.mediaReleased();

@@ -4,7 +4,7 @@ import type { Logger } from '../core/logger.js';
 import type { CallTracker, Metrics } from '../api/metrics.js';
 import type { RtpPortAllocator } from '../media/port-allocator.js';
 import type { CallEndReason, IncomingCall } from '../sip/sip-engine.js';
-import type { CallRepository } from '../tenancy/ports.js';
+import type { CdrWriter } from '../tenancy/ports.js';
 import type { Admission } from './admission.js';
 import type { CallRegistry } from './call-registry.js';
 import { AnchoredMedia } from './anchored-media.js';
@@ -60,7 +60,8 @@ export interface CallSessionDeps {
   clock: Clock;
   log: Logger;
   registry: CallRegistry;
-  cdrs: CallRepository;
+  /** Writes the CDR (the caller is hashed and sealed behind this port). */
+  cdrs: CdrWriter;
   rtp: RtpPortAllocator;
   /** Echo agents ring this long before answering. */
   echoRingMs: number;
@@ -213,7 +214,8 @@ export class CallSession {
       webhook: realtime.webhook,
     });
     const bridge = new RealtimeBridge({
-      agent,
+      // An account keeping transcripts 0 days stores none, so the session asks for none either.
+      agent: account.retention.transcriptsDays === 0 ? { ...agent, storeTranscripts: false } : agent,
       endpoint: leg.rtp,
       codec: codec!.name,
       clock: this.deps.clock,

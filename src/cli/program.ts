@@ -13,6 +13,8 @@ import { secretCommand } from './commands/secret.js';
 import { serveCommand } from './commands/serve.js';
 import { trunkCommand } from './commands/trunk.js';
 import { tokenCommand } from './commands/token.js';
+import { retentionCommand } from './commands/retention.js';
+import { usageCommand } from './commands/usage.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -39,6 +41,8 @@ export function buildProgram(): Command {
     auditCommand(),
     callsCommand(),
     tokenCommand(),
+    retentionCommand(),
+    usageCommand(),
   ]) {
     program.addCommand(sub);
   }

@@ -54,6 +54,10 @@ export const ERRORS = {
     kind: 'failure',
     message: 'database %s is at schema version %s, expected %s; run `kalem db migrate`',
   },
+  KALEM_ERR_DB_NEEDS_KEY: {
+    kind: 'failure',
+    message: 'this migration re-seals stored call data and needs the master key (%s); run `kalem db migrate` where the key is readable',
+  },
   KALEM_ERR_DB_OPEN: { kind: 'failure', message: 'cannot open database %s: %s' },
   KALEM_ERR_DB_CORRUPT: {
     kind: 'failure',

@@ -109,6 +109,9 @@ export class ProvisioningService {
       this.store.accounts.delete(a.id);
       this.audit(a.id, 'account.delete', a.id, { name: a.name });
     });
+    // The wrapped key and everything sealed under it were zeroed by secure_delete; checkpointing
+    // removes their older copies from the WAL.
+    this.store.flushErased();
   }
 
   // ── agents ────────────────────────────────────────────────────────────────
@@ -311,6 +314,7 @@ export class ProvisioningService {
       if (this.store.secrets.deleteAll(a.id, name) === 0) throw kalemError('KALEM_ERR_UNKNOWN_SECRET', name, a.name);
       this.audit(a.id, 'secret.delete', name, {});
     });
+    this.store.flushErased();
   }
 
   /**
@@ -347,7 +351,7 @@ export class ProvisioningService {
       if (value.length > MAX_SECRET_BYTES) {
         throw kalemError('KALEM_ERR_SECRET_INPUT', `the secret value is over ${MAX_SECRET_BYTES} bytes; nothing was stored`);
       }
-      return this.store.transaction(() => {
+      const info = this.store.transaction(() => {
         const a = this.account(accountRef);
         const cur = this.store.secrets.latest(a.id, name);
         if (mode === 'set' && cur) {
@@ -361,6 +365,9 @@ export class ProvisioningService {
         this.audit(a.id, `secret.${mode}`, name, { version });
         return { accountId: a.id, name, version, createdAt: at };
       });
+      // A rotated-out version was zeroed by secure_delete; its older copies leave the WAL here.
+      if (info.version > 1) this.store.flushErased();
+      return info;
     } finally {
       this.vault.wipe(value);
     }

@@ -27,7 +27,7 @@ t.test('auth matrix over every route', async (t) => {
       app.provisioning.setSecret(name, 'openai', new TextEncoder().encode(`sk-${name}`));
     }
     const agent = app.provisioning.agent('acme', 'support');
-    app.store.calls.insert({
+    app.callRecords.insert({
       id: 'call_matrix1',
       accountId: ids.acme!,
       agentId: agent.id,

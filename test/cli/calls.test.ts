@@ -30,9 +30,9 @@ async function seed(k: KalemSandbox) {
     const other = app.provisioning.createAccount({ name: 'other' });
     const otherAgent = app.provisioning.createAgent('other', { name: 'bot' });
     const cdr = (accountId: string, agentId: string, id: string, startedAt: string, endMs: number | null) => {
-      app.store.calls.insert({ id, accountId, agentId, trunkId: 'trk_test', numberE164: '+14155550100', sipCallId: `${id}@carrier`, fromUri: 'sip:+15551234567@carrier.example', startedAt });
+      app.callRecords.insert({ id, accountId, agentId, trunkId: 'trk_test', numberE164: '+14155550100', sipCallId: `${id}@carrier`, fromUri: 'sip:+15551234567@carrier.example', startedAt });
       if (endMs !== null) {
-        app.store.calls.finish(accountId, id, {
+        app.callRecords.finish(accountId, id, {
           answeredAt: new Date(Date.parse(startedAt) + 800).toISOString(),
           endedAt: new Date(Date.parse(startedAt) + endMs).toISOString(),
           endReason: 'remote-bye',

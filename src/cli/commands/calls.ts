@@ -3,6 +3,8 @@ import type { CallRecord, TranscriptTurn } from '../../tenancy/model.js';
 import { globals, withProvisioning } from '../context.js';
 import { printJson, printRecord, printTable, say } from '../output.js';
 import { positiveInt } from '../parse.js';
+import { kalemError } from '../../core/errors.js';
+import type { ErasureCounts } from '../../privacy/erasure-service.js';
 
 export function callsCommand(): Command {
   const cmd = new Command('calls').description('call records (CDRs) and their transcripts, which are sealed under the account key');
@@ -72,7 +74,41 @@ export function callsCommand(): Command {
       else for (const t of turns) say(turnLine(t));
     });
 
+  cmd
+    .command('delete')
+    .description('erase one call\'s transcript, recording and caller fields (the CDR and usage row stay); audited with counts')
+    .argument('<account>', 'account id or name')
+    .argument('<call-id>', 'call id (from `kalem calls list`)')
+    .action(async (account: string, callId: string, _o, c: Command) => {
+      const r = await withProvisioning(c, (app) => app.erasure.deleteCall(account, callId));
+      if (globals(c).json) printJson(r);
+      else say(`erased call ${callId} of account ${r.account}: ${countsLine(r)}`);
+    });
+
+  cmd
+    .command('erase')
+    .description('erase everything concerning one caller (a right-to-erasure request): transcripts, recordings, caller fields of CDRs; usage rows stay, with no caller in them')
+    .argument('[account]', 'account id or name (or --all-accounts)')
+    .requiredOption('--caller <number>', 'the caller\'s phone number (any usual notation) or sip:/tel: URI')
+    .option('--all-accounts', 'search every account (an operator-wide request)')
+    .action(async (account: string | undefined, o: { caller: string; allAccounts?: boolean }, c: Command) => {
+      if ((account === undefined) === (o.allAccounts !== true)) {
+        throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'name one account, or give --all-accounts (not both)');
+      }
+      const r = await withProvisioning(c, (app) => app.erasure.eraseCaller(account ?? null, o.caller));
+      if (globals(c).json) {
+        printJson(r);
+        return;
+      }
+      for (const a of r.accounts) say(`${a.account}: ${countsLine(a)} (caller hash ${a.callerHash.slice(0, 16)}…)`);
+      say(`total: ${countsLine(r.totals)}`);
+    });
+
   return cmd;
+}
+
+function countsLine(r: ErasureCounts): string {
+  return `${r.calls} call(s), ${r.transcripts} transcript(s), ${r.recordings} recording(s), ${r.callerFields} caller field(s) erased`;
 }
 
 function turnLine(t: TranscriptTurn): string {

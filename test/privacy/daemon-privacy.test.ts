@@ -1,0 +1,133 @@
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { TestGateway, loopbackConfig } from '../helpers/gateway.js';
+import { KALEM_BIN } from '../helpers/kalem-cli.js';
+import { runSipp } from '../helpers/sipp.js';
+import { until } from '../media-e2e/helpers.js';
+import { AGENT_NUMBER, realtimeCdrs, realtimeGateway } from '../realtime-e2e/helpers.js';
+
+/**
+ * The data lifecycle against a real daemon and real calls: SIPp (Debian sip-tester) as the
+ * carrier, the REAL managed rtpengine, the gateway daemon in this process, and the OpenAI Realtime
+ * STAND-IN (test/stand-ins/openai-realtime.ts, not OpenAI). The CLI runs as its own process on
+ * the daemon's live database.
+ */
+
+const CALLER = '+14155550999'; // SIPp's From in uac-invite-bye.xml
+const AGENT_WORDS = 'PLANTED agent words about the quince order';
+
+function kalem(configPath: string, args: string[]) {
+  const r = spawnSync(process.execPath, [KALEM_BIN, '-c', configPath, ...args], { encoding: 'utf8', env: { ...process.env, KALEM_CONFIG: '', CREDENTIALS_DIRECTORY: '' }, timeout: 60_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function dbFiles(dir: string): Map<string, Buffer> {
+  return new Map(readdirSync(dir).filter((f) => f.startsWith('kalem.db')).map((f) => [f, readFileSync(join(dir, f))]));
+}
+
+t.test('a real call: caller hashed and sealed, usage adds up, erasure by caller, no content in the logs', async (t) => {
+  const { gw, standIn, plantedKey } = await realtimeGateway({ standIn: { defaultResponse: { kind: 'audio', source: 'tone', durationMs: 800, transcript: AGENT_WORDS } } });
+  t.teardown(async () => {
+    await gw.stop();
+    await standIn.close();
+  });
+  const run = await runSipp({ scenario: 'uac-invite-bye.xml', target: `127.0.0.1:${gw.port('udp')}`, transport: 'u1', service: AGENT_NUMBER, pauseMs: 9000, timeoutS: 40 });
+  t.equal(run.code, 0, `SIPp call succeeded ${run.errors}`);
+  await until('the CDR', () => Boolean(realtimeCdrs(gw).at(-1)?.end_reason));
+  const callId = realtimeCdrs(gw).at(-1)!.id;
+  const conn = standIn.latest;
+  t.same(conn.session.audio?.input?.transcription, { model: 'gpt-4o-mini-transcribe' }, 'an agent that stores transcripts asks for the caller\'s transcription');
+
+  // The caller: a keyed hash and a sealed value, nowhere in clear.
+  const db = new Database(join(gw.dir, 'kalem.db'), { readonly: true });
+  const row = db.prepare('SELECT caller_hash, caller_sealed FROM calls WHERE id = ?').get(callId) as { caller_hash: Buffer | null; caller_sealed: Buffer | null };
+  const usage = db.prepare('SELECT * FROM call_usage WHERE call_id = ?').get(callId) as Record<string, number | string>;
+  db.close();
+  t.equal(row.caller_hash?.length, 32, 'a 32-byte keyed hash');
+  t.ok((row.caller_sealed?.length ?? 0) > 40, 'and the From URI sealed');
+  for (const [f, bytes] of dbFiles(gw.dir)) t.notOk(bytes.includes(CALLER.slice(1)), `the caller's number is not in clear in ${f}`);
+  const shown = JSON.parse(kalem(gw.configPath, ['--json', 'calls', 'show', 'acme', callId]).stdout) as { fromUri: string };
+  t.match(shown.fromUri, new RegExp(`^sip:\\${CALLER}@127\\.0\\.0\\.1`), 'the operator sees it');
+
+  // Usage: the stand-in's response.done counts, summed; seconds from answer to BYE.
+  const sent = conn.usageSent;
+  t.ok(sent.length >= 1, `the stand-in sent ${sent.length} response.done with usage`);
+  t.match(usage, {
+    account_id: /^acc_/,
+    number_e164: AGENT_NUMBER,
+    input_tokens: sent.reduce((s, u) => s + (u.input_tokens ?? 0), 0),
+    output_tokens: sent.reduce((s, u) => s + (u.output_tokens ?? 0), 0),
+    input_audio_tokens: sent.reduce((s, u) => s + (u.input_token_details?.audio_tokens ?? 0), 0),
+    cached_tokens: sent.reduce((s, u) => s + (u.input_token_details?.cached_tokens ?? 0), 0),
+  });
+  t.ok(Number(usage['billable_seconds']) >= 9 && Number(usage['billable_seconds']) <= 11, `billable seconds ${usage['billable_seconds']} for a ~9 s call`);
+  t.ok(Math.abs(Number(usage['model_audio_in_ms']) - conn.audio.durationMs) <= 1, `model audio in ${usage['model_audio_in_ms']} ms = what the stand-in received`);
+  t.ok(Number(usage['model_audio_out_ms']) >= 800, `model audio out ${usage['model_audio_out_ms']} ms`);
+
+  // The stored transcript's words appear in no log line (nor the planted OpenAI key).
+  const tr = JSON.parse(kalem(gw.configPath, ['--json', 'calls', 'transcript', 'acme', callId]).stdout) as Array<{ role: string; text: string }>;
+  t.ok(tr.some((x) => x.role === 'agent' && x.text.includes('quince')), 'the agent words were stored');
+  const callerTurns = tr.filter((x) => x.role === 'caller');
+  t.ok(callerTurns.length >= 1, 'and the caller\'s speech (as the stand-in transcribed it)');
+  const logs = gw.logs.join('\n');
+  t.notOk(logs.includes('quince'), 'no agent words in the logs');
+  for (const c of callerTurns) t.notOk(logs.includes(c.text), `no caller speech in the logs ("${c.text.slice(0, 20)}…")`);
+  t.notOk(logs.includes(plantedKey), 'no secret in the logs');
+
+  // A right-to-erasure request, through the CLI, while the daemon runs.
+  const erased = kalem(gw.configPath, ['--json', 'calls', 'erase', 'acme', '--caller', CALLER]);
+  t.equal(erased.code, 0, erased.stderr);
+  t.match(JSON.parse(erased.stdout), { totals: { calls: 1, transcripts: 1, callerFields: 1 }, walTruncated: true });
+  t.equal(kalem(gw.configPath, ['calls', 'transcript', 'acme', callId]).code, 1, 'the transcript is gone');
+  const usageAfter = JSON.parse(kalem(gw.configPath, ['--json', 'usage', 'acme']).stdout) as { calls: Array<{ callId: string; inputTokens: number }> };
+  t.same(usageAfter.calls.map((c) => [c.callId, c.inputTokens]), [[callId, usage['input_tokens']]], 'the usage row stays');
+});
+
+t.test('an agent that stores no transcripts: session.update asks OpenAI for no input transcription, nothing is stored', async (t) => {
+  const { gw, standIn } = await realtimeGateway({ agent: { storeTranscripts: false } });
+  t.teardown(async () => {
+    await gw.stop();
+    await standIn.close();
+  });
+  const run = await runSipp({ scenario: 'uac-invite-bye.xml', target: `127.0.0.1:${gw.port('udp')}`, transport: 'u1', service: AGENT_NUMBER, pauseMs: 2000, timeoutS: 30 });
+  t.equal(run.code, 0, run.errors);
+  t.same(standIn.violations, []);
+  const updates = standIn.latest.received.filter((e) => e.type === 'session.update');
+  t.ok(updates.length >= 1);
+  for (const u of updates) t.notOk(JSON.stringify(u).includes('transcription'), 'no input_audio_transcription / audio.input.transcription in session.update');
+  t.equal(standIn.latest.session.audio?.input?.transcription ?? null, null, 'the session the stand-in holds transcribes nothing');
+  await until('the CDR', () => Boolean(realtimeCdrs(gw).at(-1)?.end_reason));
+  const db = new Database(join(gw.dir, 'kalem.db'), { readonly: true });
+  t.equal(db.prepare('SELECT COUNT(*) FROM call_transcripts').pluck().get(), 0);
+  db.close();
+});
+
+t.test('the daemon\'s sweeper removes what is past its window, audits it and counts it in /metrics', async (t) => {
+  const gw = new TestGateway(loopbackConfig('', '[rtpengine]\nmode = "off"\n'));
+  t.teardown(() => gw.stop());
+  await gw.provision((app) => {
+    const a = app.provisioning.createAccount({ name: 'acme', retention: { transcriptsDays: 30 } });
+    const agent = app.provisioning.createAgent('acme', { name: 'bot' });
+    for (const [id, at] of [['call_old', '2020-01-01T10:00:00.000Z'], ['call_new', new Date().toISOString()]] as const) {
+      app.callRecords.insert({ id, accountId: a.id, agentId: agent.id, trunkId: null, numberE164: '+14155550100', sipCallId: id, fromUri: 'sip:+15551234567@x', startedAt: at });
+      app.callRecords.finish(a.id, id, { answeredAt: at, endedAt: at, endReason: 'remote-bye', hangupBy: 'caller', details: {} });
+      app.callRecords.storeTranscript(a.id, id, [{ role: 'caller', text: 'hello', at }]);
+    }
+    // As if stored long ago.
+    app.store.db.prepare("UPDATE call_transcripts SET created_at = '2020-01-01T10:05:00.000Z' WHERE call_id = 'call_old'").run();
+  });
+  await gw.start();
+  await until('the first sweep', () => gw.records('retention sweep removed expired call data').length > 0, 15_000);
+  t.match(gw.records('retention sweep removed expired call data')[0], { transcripts: 1, recordings: 0, cdrs: 0, walTruncated: true });
+  const { port } = gw.daemon.apiAddress()!;
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  t.match(metrics, /^kalem_retention_swept_total\{kind="transcripts"\} 1$/m, '/metrics counts the items swept');
+  await gw.provision((app) => {
+    t.equal(app.callRecords.callRecord('acme', 'call_old').hasTranscript, false, 'the old transcript is gone');
+    t.equal(app.callRecords.callRecord('acme', 'call_new').hasTranscript, true, 'the recent one stays');
+    t.match(app.provisioning.listAudit('acme', 5).find((e) => e.action === 'retention.sweep'), { actor: 'daemon', details: { transcripts: 1, trigger: 'daemon' } });
+  });
+});
