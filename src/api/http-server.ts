@@ -10,6 +10,8 @@ import { newId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { CallRecordsService } from '../tenancy/call-records-service.js';
 import type { ProvisioningService } from '../tenancy/provisioning-service.js';
+import type { ErasureService } from '../privacy/erasure-service.js';
+import type { UsageService } from '../privacy/usage-service.js';
 import { AuthFailureLimiter } from './auth-failure-limiter.js';
 import { runHealthChecks, type HealthChecks, type HealthReport } from './health.js';
 import type { Metrics } from './metrics.js';
@@ -40,6 +42,8 @@ export interface ApiServices {
   tokens: Pick<TokenService, 'authenticate'>;
   provisioning(actor: string): ProvisioningService;
   callRecords(actor: string): CallRecordsService;
+  erasure(actor: string): ErasureService;
+  usage: UsageService;
 }
 
 export interface ApiServerOptions {

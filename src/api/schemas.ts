@@ -207,8 +207,74 @@ const TOKEN_INFO = {
   },
 } as const;
 
+const USAGE_COUNTS = {
+  billableSeconds: { type: 'integer', description: 'whole seconds from answer to end, rounded up' },
+  modelAudioInMs: { type: 'integer' },
+  modelAudioOutMs: { type: 'integer' },
+  inputTokens: { type: 'integer' },
+  outputTokens: { type: 'integer' },
+  inputAudioTokens: { type: 'integer' },
+  outputAudioTokens: { type: 'integer' },
+  inputTextTokens: { type: 'integer' },
+  outputTextTokens: { type: 'integer' },
+  cachedTokens: { type: 'integer' },
+} as const;
+
+const USAGE_RECORD = {
+  $id: 'UsageRecord',
+  type: 'object',
+  description: 'Usage of one call: no content, no caller; kept through erasure and retention.',
+  required: ['callId', 'accountId', 'agentId', 'numberE164', 'startedAt', ...Object.keys(USAGE_COUNTS)],
+  properties: { callId: { type: 'string' }, accountId: { type: 'string' }, agentId: nullableStr, numberE164: nullableStr, startedAt: isoTime, ...USAGE_COUNTS },
+} as const;
+
+const USAGE_TOTALS = {
+  $id: 'UsageTotals',
+  type: 'object',
+  required: ['accountId', 'account', 'calls', ...Object.keys(USAGE_COUNTS)],
+  properties: { accountId: { type: 'string' }, account: nullableStr, calls: { type: 'integer' }, ...USAGE_COUNTS },
+} as const;
+
+const USAGE_PERIOD = {
+  $id: 'UsagePeriod',
+  type: 'object',
+  required: ['from', 'to'],
+  properties: { from: isoTime, to: isoTime },
+} as const;
+
+const ERASURE_COUNTS = {
+  calls: { type: 'integer', description: 'calls touched' },
+  transcripts: { type: 'integer', description: 'transcripts destroyed (with their data keys)' },
+  recordings: { type: 'integer', description: 'recordings destroyed' },
+  callerFields: { type: 'integer', description: 'CDRs whose caller hash and sealed caller were removed' },
+} as const;
+
+const ERASURE_RESULT = {
+  $id: 'ErasureResult',
+  type: 'object',
+  required: ['accountId', 'account', ...Object.keys(ERASURE_COUNTS), 'walTruncated'],
+  properties: {
+    accountId: { type: 'string' },
+    account: { type: 'string' },
+    ...ERASURE_COUNTS,
+    callerHash: { type: 'string', description: "the caller's keyed hash in this account (hex), as in the audit row" },
+    walTruncated: { type: 'boolean', description: 'false: a reader kept the WAL from being truncated at once (it is at the next checkpoint)' },
+  },
+} as const;
+
+const CALLER_ERASURE = {
+  $id: 'CallerErasure',
+  type: 'object',
+  required: ['accounts', 'totals', 'walTruncated'],
+  properties: {
+    accounts: { type: 'array', items: { $ref: 'ErasureResult#' } },
+    totals: { type: 'object', required: Object.keys(ERASURE_COUNTS), properties: ERASURE_COUNTS },
+    walTruncated: { type: 'boolean' },
+  },
+} as const;
+
 export function registerSchemas(app: FastifyInstance): void {
-  for (const s of [PROBLEM_SCHEMA, RETENTION, ACCOUNT, TURN_DETECTION, AGENT_TOOLS, AGENT, PHONE_NUMBER, TRUNK, SECRET_INFO, CALL_RECORD, TRANSCRIPT, AUDIT_ENTRY, TOKEN_INFO]) {
+  for (const s of [USAGE_RECORD, USAGE_TOTALS, USAGE_PERIOD, ERASURE_RESULT, CALLER_ERASURE, PROBLEM_SCHEMA, RETENTION, ACCOUNT, TURN_DETECTION, AGENT_TOOLS, AGENT, PHONE_NUMBER, TRUNK, SECRET_INFO, CALL_RECORD, TRANSCRIPT, AUDIT_ENTRY, TOKEN_INFO]) {
     app.addSchema(s);
   }
 }

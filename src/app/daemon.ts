@@ -34,6 +34,7 @@ import { ProvisioningService } from '../tenancy/provisioning-service.js';
 import { CallRecordsService } from '../tenancy/call-records-service.js';
 import type { TokenService } from '../api/tokens/token-service.js';
 import { buildTokenService } from './token-service-factory.js';
+import { ErasureService } from '../privacy/erasure-service.js';
 import { CallPathStore } from './call-path-store.js';
 import { RecentAuthentications } from '../sip/recent-authentications.js';
 import { assertIntact, StoreHealth } from '../store/store-health.js';
@@ -297,6 +298,8 @@ export class Daemon {
         tokens: this.tokens,
         provisioning: (actor) => new ProvisioningService(app.store, app.keyring, app.clock, actor),
         callRecords: (actor) => new CallRecordsService(app.store, app.keyring, app.clock, actor),
+        erasure: (actor) => new ErasureService(app.store, app.keyring, app.clock, actor),
+        usage: app.usage,
       },
       opsRequireToken: api.ops_require_token,
       bodyLimitBytes: api.body_limit_bytes,

@@ -40,7 +40,10 @@ t.test('operator → account token → provision → SIPp call → CDR and trans
   t.equal(created.status, 201, created.text);
   const accountId = created.json.id as string;
 
-  const acct = kalem(cfg, ['token', 'create', 'acme-ci', '--account', 'acme', '--scope', 'agents:write,numbers:write,trunks:write,secrets:write,secrets:read,calls:read,transcripts:read,audit:read']);
+  const acct = kalem(cfg, [
+    'token', 'create', 'acme-ci', '--account', 'acme',
+    '--scope', 'agents:write,numbers:write,trunks:write,secrets:write,secrets:read,calls:read,transcripts:read,audit:read,erasure:write,usage:read',
+  ]);
   t.equal(acct.code, 0, acct.stderr);
   const token = acct.stdout.trim();
   const list = kalem(cfg, ['--json', 'token', 'list']);
@@ -76,10 +79,27 @@ t.test('operator → account token → provision → SIPp call → CDR and trans
   t.ok(transcript.json.turns.some((x: { role: string; text: string }) => x.role === 'agent' && x.text.includes('ACME')), 'the agent turn');
   t.equal(transcript.headers['cache-control'], 'no-store');
 
+  t.equal(cdr.hasTranscript, true);
+  t.match(cdr, { fromUri: /^sip:\+14155550999@/ }, 'the caller, opened for the reader (stored sealed)');
+
+  // The caller asks to be forgotten: one call erases their transcripts and caller fields.
+  const erased = await api.call('POST', '/v1/accounts/-/erasures', { token, body: { caller: '+14155550999' } });
+  t.equal(erased.status, 200, erased.text);
+  t.match(erased.json, { totals: { calls: 1, transcripts: 1, callerFields: 1 } });
+  t.notMatch(erased.text, /14155550999/, 'the answer does not repeat the number');
+  const afterErasure = (await api.call('GET', `/v1/accounts/-/calls/${cdr.id}`, { token })).json;
+  t.same([afterErasure.hasTranscript, afterErasure.fromUri], [false, null], 'the CDR stays, without transcript or caller');
+  t.equal((await api.call('GET', `/v1/accounts/-/calls/${cdr.id}/transcript`, { token })).status, 404, 'the transcript is gone');
+  const usage = await api.call('GET', '/v1/accounts/-/usage', { token });
+  t.equal(usage.status, 200, usage.text);
+  t.equal(usage.json.totals.calls, 1, 'usage remains after erasure');
+  t.ok(usage.json.calls[0].billableSeconds >= 3, `billable seconds kept (${usage.json.calls[0].billableSeconds})`);
+  t.notMatch(usage.text, /14155550999/, 'usage holds no caller');
+
   const audit = (await api.call('GET', '/v1/accounts/-/audit?limit=50', { token })).json.items as Array<{ actor: string; action: string; target: string }>;
   const tokenId = listed.find((x) => x.name === 'acme-ci') as unknown as { id: string };
   const actor = `api-token:${tokenId.id}:acme-ci`;
-  for (const action of ['agent.create', 'secret.set', 'trunk.add', 'number.add', 'call.transcript.read']) {
+  for (const action of ['agent.create', 'secret.set', 'trunk.add', 'number.add', 'call.transcript.read', 'caller.erase']) {
     t.ok(audit.some((e) => e.action === action && e.actor === actor), `${action} audited with the token as actor`);
   }
   t.ok(audit.some((e) => e.action === 'account.create' && e.actor.startsWith('api-token:') && e.actor.endsWith(':ops')), 'the operator token created the account');
@@ -92,4 +112,5 @@ t.test('operator → account token → provision → SIPp call → CDR and trans
 
   t.notOk(api.gw.logs.join('\n').includes(plantedKey), 'the planted OpenAI key appears in no log line');
   t.notOk(api.gw.logs.join('\n').includes(token.slice(4)), 'nor the token');
+  t.notOk(api.gw.logs.join('\n').includes('14155550999'), "nor the caller's number");
 });

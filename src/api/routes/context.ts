@@ -33,5 +33,10 @@ export function accountOf(req: FastifyRequest): string {
 /** The services bound to this request's token as audit actor. */
 export function servicesFor(services: ApiServices, req: FastifyRequest) {
   const actor = actorOf(principalOf(req));
-  return { provisioning: services.provisioning(actor), callRecords: services.callRecords(actor) };
+  return {
+    provisioning: services.provisioning(actor),
+    callRecords: services.callRecords(actor),
+    erasure: services.erasure(actor),
+    usage: services.usage,
+  };
 }
