@@ -35,5 +35,6 @@ export function buildSipEngine(
     clock,
     log,
     gate: buildRequestGate(config, clock, log, isTrustedSource, isRecentlyAuthenticated),
+    isTrustedSource,
   });
 }

@@ -90,10 +90,18 @@ export class CallController {
   private onCall(call: IncomingCall): void {
     let decision;
     // 503, not 500: a carrier fails over to another gateway on 503 (RFC 3261 §21.5.4).
-    const unavailable = (why: string) =>
-      ({ kind: 'reject', status: 503, reason: 'Service Unavailable', why, headers: { 'Retry-After': String(this.sessionDeps.retryAfterS ?? 30) } }) as const;
+    const unavailable = (cause: 'store_failed' | 'admission_error', why: string) =>
+      ({
+        kind: 'reject',
+        status: 503,
+        reason: 'Service Unavailable',
+        cause,
+        accountId: null,
+        why,
+        headers: { 'Retry-After': String(this.sessionDeps.retryAfterS ?? 30) },
+      }) as const;
     if (this.store?.damaged) {
-      decision = unavailable('database damaged');
+      decision = unavailable('store_failed', 'database damaged');
     } else {
       try {
         decision = this.admission.decide(call.info, this.accepting);
@@ -101,15 +109,15 @@ export class CallController {
         // A store error must not leave the caller hanging, and the daemon carries on.
         const storeFailed = this.store?.report(err) ?? false;
         this.log.error({ err: (err as Error).message, callId: call.info.callId, storeFailed }, 'admission failed');
-        decision = unavailable(storeFailed ? 'database failed' : 'admission error');
+        decision = storeFailed ? unavailable('store_failed', 'database failed') : unavailable('admission_error', 'admission error');
       }
     }
     if (decision.kind === 'reject') {
       this.log.info(
-        { callId: call.info.callId, source: call.info.source.address, status: decision.status, why: decision.why },
+        { callId: call.info.callId, source: call.info.source.address, status: decision.status, why: decision.why, accountId: decision.accountId },
         'call rejected',
       );
-      this.sessionDeps.metrics.callRejected(decision.status);
+      this.sessionDeps.metrics.callRejected(decision.status, { accountId: decision.accountId, cause: decision.cause });
       try {
         call.reject(decision.status, { reason: decision.reason, ...(decision.headers ? { headers: decision.headers } : {}) });
       } catch {

@@ -21,7 +21,7 @@ import { TransactionLayer } from './transaction/transaction-layer.js';
 import { TcpTransport } from './transport/tcp-transport.js';
 import { TlsTransport } from './transport/tls-transport.js';
 import { TransportLayer } from './transport/transport-layer.js';
-import type { ReceivedSource, Transport } from './transport/types.js';
+import type { ReceivedSource, StreamLimits, Transport } from './transport/types.js';
 import { UdpTransport } from './transport/udp-transport.js';
 import { UserAgentCore } from './ua/user-agent-core.js';
 
@@ -48,6 +48,10 @@ export interface EmbeddedEngineOptions {
   clock: Clock;
   log: Logger;
   gate?: RequestGate;
+  /** Trunk addresses: TCP/TLS connection caps and accept rates do not apply to them. */
+  isTrustedSource?: (address: string) => boolean;
+  /** Accept rate and TLS handshake limits (defaults: DEFAULT_STREAM_LIMITS). */
+  acceptLimits?: Partial<Pick<StreamLimits, 'maxAcceptsPerIp' | 'acceptWindowMs' | 'acceptBlockMs' | 'handshakeTimeoutMs'>>;
 }
 
 /** How long stop() waits for answers to its BYEs before closing the transports. */
@@ -75,12 +79,14 @@ export class EmbeddedSipEngine extends TypedEmitter<SipEngineEvents> implements 
       maxConnectionsPerIp: o.maxConnectionsPerIp,
       idleTimeoutMs: o.connectionIdleTimeoutMs,
       maxMessageBytes: o.maxMessageBytes,
+      ...o.acceptLimits,
     };
     if (o.udpPort >= 0) this.transports.push(new UdpTransport({ host: o.listenAddress, port: o.udpPort, maxMessageBytes: o.maxMessageBytes }));
-    if (o.tcpPort >= 0) this.transports.push(new TcpTransport({ host: o.listenAddress, port: o.tcpPort, limits, clock: o.clock }));
+    const trusted = o.isTrustedSource ? { isTrustedSource: o.isTrustedSource } : {};
+    if (o.tcpPort >= 0) this.transports.push(new TcpTransport({ host: o.listenAddress, port: o.tcpPort, limits, clock: o.clock, ...trusted }));
     if (o.tlsPort >= 0 && o.tlsCertFile && o.tlsKeyFile) {
       const [cert, key] = await Promise.all([readFile(o.tlsCertFile), readFile(o.tlsKeyFile)]);
-      this.tls = new TlsTransport({ host: o.listenAddress, port: o.tlsPort, limits, clock: o.clock, cert, key });
+      this.tls = new TlsTransport({ host: o.listenAddress, port: o.tlsPort, limits, clock: o.clock, cert, key, ...trusted });
       this.transports.push(this.tls);
     }
     if (this.transports.length === 0) throw new Error('no SIP transport enabled: set sip.udp_port, sip.tcp_port or TLS files');
