@@ -30,6 +30,7 @@ import { buildSipEngine } from './sip-engine-factory.js';
 import { buildDigestVerifier } from './sip-policy.js';
 import { TrustedSources } from '../tenancy/trusted-sources.js';
 import { startRetentionSweeper } from './retention.js';
+import { recordingStarter } from './recordings.js';
 
 /**
  * The `kalem serve` process: composition root and lifecycle. It builds every long-lived part,
@@ -335,6 +336,7 @@ export class Daemon {
         down: (ms) => metrics.realtimeAddedLatency('down', ms),
       },
       reconnected: () => metrics.realtimeReconnect(),
+      startRecording: recordingStarter(app, app.sodium, app.logger.child({ component: 'recording' })),
       storeTranscript: (accountId, callId, turns) => {
         app.callRecords.storeTranscript(accountId, callId, turns);
       },

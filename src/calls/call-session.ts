@@ -20,6 +20,7 @@ import type { RealtimeClient } from '../realtime/realtime-client.js';
 import type { ReconnectPolicy } from '../realtime/reconnect-policy.js';
 import { isRealtimeError } from '../realtime/realtime-error.js';
 import type { TranscriptTurn } from '../tenancy/model.js';
+import type { RecordingWriter } from './recording-writer.js';
 
 /** What realtime agents need beyond the echo's media (absent: realtime agents get 480). */
 export interface RealtimeCallDeps {
@@ -47,7 +48,12 @@ export interface RealtimeCallDeps {
   readonly storeTranscript: (accountId: string, callId: string, turns: TranscriptTurn[]) => void;
   /** An event in the account's audit trail (a refused key, a quota error). */
   readonly audit: (accountId: string, action: string, details: Record<string, unknown>) => void;
+  /** Starts a call's recording for agents that record (absent: recording is off). */
+  readonly startRecording?: CallRecordingStarter;
 }
+
+/** Starts one call's recording; null when it could not start (the call goes on without it). */
+export type CallRecordingStarter = (call: { accountId: string; callId: string; codec: { name: string; clockRate: number; payloadType: number } }) => Promise<RecordingWriter | null>;
 
 /** Codecs our Realtime endpoint decodes itself (rtpengine transcodes anything else to one). */
 const REALTIME_CODECS: readonly CodecSpec[] = DEFAULT_CODECS.filter(
@@ -93,6 +99,8 @@ export class CallSession {
   readonly id = newId('call');
   private media: DirectMedia | AnchoredMedia | undefined;
   private bridge: RealtimeBridge | undefined;
+  /** The call's recording, when its agent records: a child closed by finish(). */
+  private recording: RecordingWriter | undefined;
   private maxTimer: TimerHandle | undefined;
   private mediaWatch: TimerHandle | undefined;
   /** A more precise CDR end reason than the SIP one (media-timeout, max-duration). */
@@ -156,6 +164,9 @@ export class CallSession {
       // The model's socket opens while the caller hears ringing, so it is ready at 200 OK.
       this.call.progress(180);
       if (!(await this.prepareBridge(realtime))) return;
+      if (this.ended) return;
+      // An account keeping recordings 0 days gets none, whatever the agent says.
+      if (agent.recording && this.admitted.account.retention.recordingsDays !== 0) await this.startRecording(realtime);
       if (this.ended) return;
     } else if (this.deps.echoRingMs > 0) {
       this.call.progress(180);
@@ -243,6 +254,20 @@ export class CallSession {
       this.endWith(503, 'Service Unavailable', `realtime session: ${kind}`, { 'Retry-After': String(this.deps.retryAfterS ?? 30) });
       return false;
     }
+  }
+
+  /** Opens the recording and taps the endpoint into it; a recording that cannot start is logged, not fatal. */
+  private async startRecording(realtime: RealtimeCallDeps): Promise<void> {
+    const codec = this.media?.negotiatedCodec;
+    if (!realtime.startRecording || !codec) return;
+    const writer = await realtime.startRecording({ accountId: this.admitted.account.id, callId: this.id, codec });
+    if (writer === null) return;
+    if (this.ended) {
+      void writer.close();
+      return;
+    }
+    this.recording = writer;
+    (this.media!.endpoint as RealtimeLeg).rtp.setTap(writer);
   }
 
   /**
@@ -378,6 +403,10 @@ export class CallSession {
     const realtime = bridge?.summary();
     const transcript = bridge?.transcript() ?? [];
     if (bridge) void bridge.close().catch((err: Error) => this.log.warn({ err: err.message }, 'realtime close failed'));
+    const rec = this.recording?.summary();
+    // What the CDR can say at hang-up; the recording's own row has the final word (its last write).
+    const recording = rec && { status: rec.status === 'failed' ? 'failed' : 'recorded', failure: rec.failure, seconds: rec.seconds };
+    if (this.recording) void this.recording.close().catch((err: Error) => this.log.warn({ err: err.message }, 'recording close failed'));
     this.releaseMedia();
     this.deps.registry.remove(this.id);
     if (stats) this.deps.metrics.rtpPackets({ received: stats.received, sent: stats.sent, lost: 0 });
@@ -392,7 +421,7 @@ export class CallSession {
         endedAt: new Date(now).toISOString(),
         endReason: this.endCause ?? reason,
         hangupBy: this.hangupBy,
-        details: { ...(stats ? { media: stats } : {}), ...(realtime ? { realtime } : {}), ...(this.refusal ? { refusal: this.refusal } : {}) },
+        details: { ...(stats ? { media: stats } : {}), ...(realtime ? { realtime } : {}), ...(this.refusal ? { refusal: this.refusal } : {}), ...(recording ? { recording } : {}) },
       });
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'CDR update failed');

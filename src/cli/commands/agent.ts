@@ -25,6 +25,7 @@ interface AgentOptions {
   transferTarget?: string;
   endCall?: boolean;
   transcripts?: boolean;
+  recording?: boolean;
   webhooksFile?: string;
 }
 
@@ -46,6 +47,8 @@ function agentOptions(cmd: Command): Command {
     .option('--transfer-target <sip-uri>', 'where transfer_call may send the caller')
     .option('--no-end-call', 'do not give the model the end_call tool')
     .option('--no-transcripts', 'never store transcripts of this agent\'s calls')
+    .option('--recording', 'record this agent\'s calls: stereo WAV (caller left, agent right), encrypted while written')
+    .option('--no-recording', 'stop recording this agent\'s calls (the default)')
     .option('--webhooks-file <file>', 'JSON array of webhook tools: {name, description, parameters, url}');
 }
 
@@ -64,6 +67,7 @@ function fieldsFrom(o: AgentOptions, base: AgentFields | undefined): Partial<Age
   if (o.firstWords !== undefined) f.firstWords = o.firstWords === '' ? null : o.firstWords;
   if (o.maxCallSeconds !== undefined) f.maxCallSeconds = o.maxCallSeconds;
   if (o.transcripts === false) f.storeTranscripts = false;
+  if (o.recording !== undefined) f.recording = o.recording;
 
   const vadTouched =
     o.turnDetection !== undefined || o.vadThreshold !== undefined || o.vadPrefixMs !== undefined || o.vadSilenceMs !== undefined || o.eagerness !== undefined;
@@ -139,6 +143,7 @@ const row = (a: Agent) => ({
   turn_detection: a.turnDetection.type,
   max_call_seconds: a.maxCallSeconds,
   transcripts: a.storeTranscripts,
+  recording: a.recording,
 });
 
 export function agentCommand(): Command {
