@@ -1,6 +1,7 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { TestGateway, loopbackConfig } from '../helpers/gateway.js';
@@ -130,4 +131,52 @@ t.test('the daemon\'s sweeper removes what is past its window, audits it and cou
     t.equal(app.callRecords.callRecord('acme', 'call_new').hasTranscript, true, 'the recent one stays');
     t.match(app.provisioning.listAudit('acme', 5).find((e) => e.action === 'retention.sweep'), { actor: 'daemon', details: { transcripts: 1, trigger: 'daemon' } });
   });
+});
+
+t.test('a recorded call: stereo WAV encrypted on disk, decrypted by the CLI (caller left, agent right), erased with the call', async (t) => {
+  const { gw, standIn } = await realtimeGateway({ agent: { recording: true }, standIn: { defaultResponse: { kind: 'audio', source: 'tone', durationMs: 1500, transcript: 'Hello there.' } } });
+  const outDir = mkdtempSync(join(tmpdir(), 'kalem-rec-out-'));
+  t.teardown(async () => {
+    await gw.stop();
+    await standIn.close();
+    rmSync(outDir, { recursive: true, force: true });
+  });
+  const run = await runSipp({ scenario: 'uac-invite-bye.xml', target: `127.0.0.1:${gw.port('udp')}`, transport: 'u1', service: AGENT_NUMBER, pauseMs: 5000, timeoutS: 30 });
+  t.equal(run.code, 0, run.errors);
+  await until('the recording to be closed', () => {
+    const db = new Database(join(gw.dir, 'kalem.db'), { readonly: true });
+    try {
+      return (db.prepare("SELECT COUNT(*) FROM call_recordings WHERE status <> 'recording'").pluck().get() as number) === 1;
+    } finally {
+      db.close();
+    }
+  });
+  const cdr = realtimeCdrs(gw).at(-1)!;
+  t.match((cdr.details as { recording?: unknown }).recording, { status: 'recorded', failure: null }, 'the CDR says the call was recorded');
+  const accountDir = readdirSync(join(gw.dir, 'recordings'))[0]!;
+  const file = join(gw.dir, 'recordings', accountDir, `${cdr.id}.krec`);
+  const onDisk = readFileSync(file);
+  t.ok(onDisk.length > 8000 * 4 * 4, `${onDisk.length} bytes encrypted on disk`);
+  t.notOk(onDisk.includes('RIFF'), 'no clear WAV on disk');
+  t.equal(statSync(file).mode & 0o777, 0o600);
+
+  const out = join(outDir, 'call.wav');
+  const dec = kalem(gw.configPath, ['calls', 'recording', 'acme', cdr.id, '--out', out]);
+  t.equal(dec.code, 0, dec.stderr);
+  t.match(dec.stdout, /wrote .*call\.wav: \d+(\.\d)? s of stereo audio/);
+  const wav = readFileSync(out);
+  t.equal(wav.readUInt16LE(22), 2, 'stereo');
+  const rate = wav.readUInt32LE(24);
+  t.equal(rate, 8000, 'at the G.711 rate of the call');
+  const pcm = new Int16Array(wav.buffer.slice(wav.byteOffset + 44, wav.byteOffset + wav.length));
+  const seconds = pcm.length / 2 / rate;
+  t.ok(seconds > 4 && seconds < 7, `${seconds.toFixed(1)} s recorded for a ~5 s call`);
+  const rms = (ch: number) => Math.sqrt(pcm.filter((_, i) => i % 2 === ch).reduce((e, x) => e + x * x, 0) / (pcm.length / 2));
+  t.ok(rms(0) > 300, `the caller's speech is on the left (rms ${rms(0).toFixed(0)})`);
+  t.ok(rms(1) > 300, `the agent's tone is on the right (rms ${rms(1).toFixed(0)})`);
+
+  const del = kalem(gw.configPath, ['--json', 'calls', 'delete', 'acme', cdr.id]);
+  t.match(JSON.parse(del.stdout), { recordings: 1 });
+  t.notOk(existsSync(file), 'the encrypted file is gone');
+  t.equal(kalem(gw.configPath, ['calls', 'recording', 'acme', cdr.id, '--out', join(outDir, 'again.wav')]).code, 1, 'and nothing is left to decrypt');
 });
