@@ -337,6 +337,7 @@ export class Daemon {
       },
       reconnected: () => metrics.realtimeReconnect(),
       startRecording: recordingStarter(app, app.sodium, app.logger.child({ component: 'recording' })),
+      recordingAnnouncement: (accountId, agentId) => app.store.agents.announcement(accountId, agentId),
       storeTranscript: (accountId, callId, turns) => {
         app.callRecords.storeTranscript(accountId, callId, turns);
       },

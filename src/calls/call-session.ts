@@ -50,6 +50,8 @@ export interface RealtimeCallDeps {
   readonly audit: (accountId: string, action: string, details: Record<string, unknown>) => void;
   /** Starts a call's recording for agents that record (absent: recording is off). */
   readonly startRecording?: CallRecordingStarter;
+  /** The agent's recording announcement (24 kHz PCM16), played before it speaks on recorded calls. */
+  readonly recordingAnnouncement?: (accountId: string, agentId: string) => Int16Array | undefined;
 }
 
 /** Starts one call's recording; null when it could not start (the call goes on without it). */
@@ -101,6 +103,7 @@ export class CallSession {
   private bridge: RealtimeBridge | undefined;
   /** The call's recording, when its agent records: a child closed by finish(). */
   private recording: RecordingWriter | undefined;
+  private announcement: Int16Array | undefined;
   private maxTimer: TimerHandle | undefined;
   private mediaWatch: TimerHandle | undefined;
   /** A more precise CDR end reason than the SIP one (media-timeout, max-duration). */
@@ -182,6 +185,8 @@ export class CallSession {
       void this.call.hangup();
     });
     this.watchMedia();
+    // Queued ahead of the first words, so the caller hears that the call is recorded first.
+    if (this.announcement) this.bridge?.playPcm(this.announcement);
     this.bridge?.start();
     this.log.info({ codec: this.media?.stats.codec, anchored: this.deps.anchor !== undefined, model: this.bridge?.audioFormat }, 'call answered');
   }
@@ -268,6 +273,11 @@ export class CallSession {
     }
     this.recording = writer;
     (this.media!.endpoint as RealtimeLeg).rtp.setTap(writer);
+    try {
+      this.announcement = realtime.recordingAnnouncement?.(this.admitted.account.id, this.admitted.agent.id);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'recording announcement not loaded');
+    }
   }
 
   /**

@@ -49,6 +49,10 @@ export interface AgentRepository {
   list(accountId: string): Agent[];
   update(accountId: string, agentId: string, fields: AgentFields, at: string): void;
   delete(accountId: string, agentId: string): void;
+  /** The recording announcement (mono PCM16 at 24 kHz), or undefined. */
+  announcement(accountId: string, agentId: string): Int16Array | undefined;
+  /** Sets (or with null removes) the recording announcement. */
+  setAnnouncement(accountId: string, agentId: string, pcm24k: Int16Array | null): void;
 }
 
 export interface NumberRepository {

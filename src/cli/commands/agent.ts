@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { readPromptWav } from '../../media/prompts.js';
+import type { AgentExtras } from '../../tenancy/provisioning-service.js';
 import { Command, Option } from 'commander';
 import { kalemError } from '../../core/errors.js';
 import type { Agent, AgentTools, TurnDetection } from '../../tenancy/model.js';
@@ -26,6 +28,7 @@ interface AgentOptions {
   endCall?: boolean;
   transcripts?: boolean;
   recording?: boolean;
+  recordingAnnouncement?: string | false;
   webhooksFile?: string;
 }
 
@@ -49,6 +52,8 @@ function agentOptions(cmd: Command): Command {
     .option('--no-transcripts', 'never store transcripts of this agent\'s calls')
     .option('--recording', 'record this agent\'s calls: stereo WAV (caller left, agent right), encrypted while written')
     .option('--no-recording', 'stop recording this agent\'s calls (the default)')
+    .option('--recording-announcement <file>', 'played to the caller before the agent speaks on recorded calls (consent): mono 16-bit WAV at 24 kHz, up to 30 s')
+    .option('--no-recording-announcement', 'remove the recording announcement')
     .option('--webhooks-file <file>', 'JSON array of webhook tools: {name, description, parameters, url}');
 }
 
@@ -133,6 +138,17 @@ function readWebhooks(file: string): AgentTools['webhooks'] {
   });
 }
 
+/** The announcement WAV, read and checked before anything is written. */
+function announcementFrom(o: AgentOptions): AgentExtras {
+  if (o.recordingAnnouncement === undefined) return {};
+  if (o.recordingAnnouncement === false) return { recordingAnnouncement: null };
+  try {
+    return { recordingAnnouncement: readPromptWav(o.recordingAnnouncement) };
+  } catch (err) {
+    throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `--recording-announcement: ${(err as Error).message}`);
+  }
+}
+
 const row = (a: Agent) => ({
   id: a.id,
   name: a.name,
@@ -152,7 +168,8 @@ export function agentCommand(): Command {
   agentOptions(
     cmd.command('create').description('create an agent').argument('<account>', 'account id or name').argument('<name>', 'agent name'),
   ).action(async (account: string, name: string, o: AgentOptions, c: Command) => {
-    const agent = await withProvisioning(c, (app) => app.provisioning.createAgent(account, { ...fieldsFrom(o, undefined), name }));
+    const extras = announcementFrom(o);
+    const agent = await withProvisioning(c, (app) => app.provisioning.createAgent(account, { ...fieldsFrom(o, undefined), name }, extras));
     if (globals(c).json) printJson(agent);
     else say(`created agent ${agent.name} (${agent.id}) in account ${account}`);
   });
@@ -189,8 +206,11 @@ export function agentCommand(): Command {
     const agent = await withProvisioning(c, (app) => {
       const cur = app.provisioning.agent(account, ref);
       const patch = fieldsFrom(o, cur);
-      if (Object.keys(patch).length === 0) throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'nothing to change; see `kalem agent update --help`');
-      return app.provisioning.updateAgent(account, ref, patch);
+      const extras = announcementFrom(o);
+      if (Object.keys(patch).length === 0 && extras.recordingAnnouncement === undefined) {
+        throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'nothing to change; see `kalem agent update --help`');
+      }
+      return app.provisioning.updateAgent(account, ref, patch, extras);
     });
     if (globals(c).json) printJson(agent);
     else say(`updated agent ${agent.name} (${agent.id})`);

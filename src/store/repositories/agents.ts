@@ -100,6 +100,24 @@ export class SqliteAgentRepository implements AgentRepository {
       .run(...fieldValues(fields), at, accountId, agentId);
   }
 
+  announcement(accountId: string, agentId: string): Int16Array | undefined {
+    const r = this.db.prepare('SELECT pcm24k FROM agent_announcements WHERE account_id = ? AND agent_id = ?').get(accountId, agentId) as { pcm24k: Buffer } | undefined;
+    if (!r) return undefined;
+    const copy = new Int16Array(r.pcm24k.length / 2);
+    new Uint8Array(copy.buffer).set(r.pcm24k);
+    return copy;
+  }
+
+  setAnnouncement(accountId: string, agentId: string, pcm24k: Int16Array | null): void {
+    if (pcm24k === null) {
+      this.db.prepare('DELETE FROM agent_announcements WHERE account_id = ? AND agent_id = ?').run(accountId, agentId);
+      return;
+    }
+    this.db
+      .prepare('INSERT INTO agent_announcements (account_id, agent_id, pcm24k) VALUES (?, ?, ?) ON CONFLICT(account_id, agent_id) DO UPDATE SET pcm24k = excluded.pcm24k')
+      .run(accountId, agentId, Buffer.from(pcm24k.buffer, pcm24k.byteOffset, pcm24k.byteLength));
+  }
+
   delete(accountId: string, agentId: string): void {
     this.db.prepare('DELETE FROM agents WHERE account_id = ? AND id = ?').run(accountId, agentId);
   }
