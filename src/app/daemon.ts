@@ -40,6 +40,7 @@ import { RecentAuthentications } from '../sip/recent-authentications.js';
 import { assertIntact, StoreHealth } from '../store/store-health.js';
 import { daemonHealthChecks } from './daemon-health.js';
 import { startRetentionSweeper } from './retention.js';
+import { recordingStarter } from './recordings.js';
 
 /**
  * The `kalem serve` process: composition root and lifecycle. It builds every long-lived part,
@@ -405,6 +406,8 @@ export class Daemon {
         down: (ms) => metrics.realtimeAddedLatency('down', ms),
       },
       reconnected: () => metrics.realtimeReconnect(),
+      startRecording: recordingStarter(app, app.sodium, app.logger.child({ component: 'recording' })),
+      recordingAnnouncement: (accountId, agentId) => app.store.agents.announcement(accountId, agentId),
       storeTranscript: (accountId, callId, turns) => writes.storeTranscript(accountId, callId, turns),
       audit: (accountId, action, details) =>
         writes.audit({

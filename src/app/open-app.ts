@@ -6,7 +6,7 @@ import { loadConfig } from '../config/load.js';
 import type { KalemConfig } from '../config/schema.js';
 import { readMasterKey, masterKeyPath } from '../crypto/master-key.js';
 import { Keyring } from '../crypto/keyring.js';
-import { sodiumReady } from '../crypto/sodium.js';
+import { sodiumReady, type Sodium } from '../crypto/sodium.js';
 import { assertCurrent, migrate, openDatabase, schemaVersion } from '../store/database.js';
 import type { MigrationKeys } from '../store/migrations.js';
 import { migrationKeys } from '../privacy/migration-keys.js';
@@ -17,6 +17,8 @@ import { ProvisioningService } from '../tenancy/provisioning-service.js';
 import { ErasureService } from '../privacy/erasure-service.js';
 import { RetentionService } from '../privacy/retention-service.js';
 import { UsageService } from '../privacy/usage-service.js';
+import type { RecordingService } from '../privacy/recording-service.js';
+import { recordingService } from './recordings.js';
 import type { DestinationStream } from 'pino';
 
 export interface AppOptions {
@@ -51,6 +53,9 @@ export interface ProvisioningApp extends StoreApp {
   readonly retention: RetentionService;
   /** Usage reports from the usage table (no content, no caller). */
   readonly usage: UsageService;
+  /** Recording files: erasure and `kalem calls recording` (decrypt, audited). */
+  readonly recordings: RecordingService;
+  readonly sodium: Sodium;
 }
 
 export const MASTER_CHECK_META = 'master_key_check';
@@ -106,10 +111,13 @@ export async function openProvisioning(opts: AppOptions = {}): Promise<Provision
   const actor = configured.config.audit.actor ?? `cli:${safeUser()}`;
   const provisioning = new ProvisioningService(app.store, keyring, app.clock, actor);
   const callRecords = new CallRecordsService(app.store, keyring, app.clock, actor);
-  const erasure = new ErasureService(app.store, keyring, app.clock, actor);
-  const retention = new RetentionService(app.store, app.clock, actor);
+  const partial = { ...app, keyring, provisioning, callRecords, sodium };
+  // Commands unlink erased recording files at once (the daemon's own sweeper unlinks asynchronously).
+  const recordings = recordingService(partial, sodium, actor, true);
+  const erasure = new ErasureService(app.store, keyring, app.clock, actor, recordings);
+  const retention = new RetentionService(app.store, app.clock, actor, recordings);
   const usage = new UsageService(app.store, app.clock);
-  return { ...app, keyring, provisioning, callRecords, erasure, retention, usage };
+  return { ...partial, erasure, retention, usage, recordings };
 }
 
 /**

@@ -5,6 +5,7 @@ import { RetentionSweeper } from '../privacy/retention-sweeper.js';
 import { openDatabase } from '../store/database.js';
 import { SqliteTenantStore } from '../store/sqlite-tenant-store.js';
 import type { ProvisioningApp } from './open-app.js';
+import { recordingService } from './recordings.js';
 
 /** First pass soon after start (data that expired while the daemon was down), then every 10 minutes. */
 export const SWEEP_FIRST_DELAY_MS = 2_000;
@@ -21,7 +22,8 @@ export function startRetentionSweeper(app: ProvisioningApp, metrics: Metrics, lo
   const db = openDatabase({ path: app.config.store.path, busyTimeoutMs: 0 });
   const store = new SqliteTenantStore(db);
   const sweeper = new RetentionSweeper({
-    service: new RetentionService(store, app.clock, 'daemon'),
+    // Recording files are unlinked asynchronously here: the sweeper shares the event loop with calls.
+    service: new RetentionService(store, app.clock, 'daemon', recordingService({ ...app, store }, app.sodium, 'daemon', false, log)),
     clock: app.clock,
     log,
     intervalMs: SWEEP_INTERVAL_MS,

@@ -80,6 +80,15 @@ export const ERRORS = {
     kind: 'failure',
     message: 'the transcript of call %s in account %s does not open: it was tampered with, or copied from another call or account',
   },
+  KALEM_ERR_NO_RECORDING: { kind: 'failure', message: 'call %s in account %s has no stored recording (its agent does not record, or it was erased)' },
+  KALEM_ERR_RECORDING_TAMPERED: {
+    kind: 'failure',
+    message: 'the recording of call %s in account %s does not open: it was tampered with, or belongs to another call or account; nothing was written',
+  },
+  KALEM_ERR_RECORDING_TRUNCATED: {
+    kind: 'failure',
+    message: 'the recording of call %s in account %s is truncated: it ends before its final chunk (%s); nothing was written',
+  },
   KALEM_ERR_DUPLICATE: { kind: 'failure', message: '%s' },
   KALEM_ERR_NUMBER_TAKEN: {
     kind: 'failure',

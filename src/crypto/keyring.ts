@@ -41,6 +41,11 @@ function ad(...parts: string[]): Uint8Array {
   return new TextEncoder().encode(['kalem/v1', ...parts].join('\0'));
 }
 
+/** Associated data of an object of one call (also each chunk of a recording's secretstream). */
+export function objectAd(accountId: string, callId: string, kind: DataKind): Uint8Array {
+  return ad('object', accountId, callId, kind);
+}
+
 export class Keyring {
   private readonly masterKey: Uint8Array;
 
@@ -103,12 +108,12 @@ export class Keyring {
 
   /** Seals a whole object (a transcript) under its data key. */
   sealObject(dataKey: Uint8Array, accountId: string, callId: string, kind: DataKind, plaintext: Uint8Array): SealedValue {
-    return this.encrypt(dataKey, plaintext, ad('object', accountId, callId, kind));
+    return this.encrypt(dataKey, plaintext, objectAd(accountId, callId, kind));
   }
 
   /** null when the object does not open under this data key. */
   openObject(dataKey: Uint8Array, accountId: string, callId: string, kind: DataKind, sealed: SealedValue): Uint8Array | null {
-    return this.decrypt(dataKey, sealed, ad('object', accountId, callId, kind));
+    return this.decrypt(dataKey, sealed, objectAd(accountId, callId, kind));
   }
 
   /**

@@ -22,6 +22,8 @@ export function dataKept(account: Account, agents: readonly Agent[]): DataKept[]
   const transcribing = agents.filter((a) => a.kind === 'realtime' && a.storeTranscripts).map((a) => a.name);
   const transcripts = r.transcriptsDays !== 0 && transcribing.length > 0;
   const callers = r.cdrDays !== 0;
+  const recordingAgents = agents.filter((a) => a.kind === 'realtime' && a.recording).map((a) => a.name);
+  const recordings = r.recordingsDays !== 0 && recordingAgents.length > 0;
   return [
     {
       kind: 'transcripts',
@@ -29,7 +31,12 @@ export function dataKept(account: Account, agents: readonly Agent[]): DataKept[]
       form: transcripts ? `sealed, a data key per call (agents: ${transcribing.join(', ')})` : r.transcriptsDays === 0 ? 'not stored (window 0); OpenAI is not asked to transcribe the caller' : 'no agent stores transcripts; OpenAI is not asked to transcribe the caller',
       kept: transcripts ? window(r.transcriptsDays) : 'not stored',
     },
-    { kind: 'recordings', stored: false, form: 'not recorded', kept: r.recordingsDays === 0 ? 'not stored' : `would be kept ${window(r.recordingsDays)}` },
+    {
+      kind: 'recordings',
+      stored: recordings,
+      form: recordings ? `stereo WAV encrypted with secretstream under a data key per call (agents: ${recordingAgents.join(', ')})` : r.recordingsDays === 0 ? 'not recorded (window 0)' : 'no agent records calls',
+      kept: recordings ? window(r.recordingsDays) : 'not stored',
+    },
     { kind: 'cdrs', stored: r.cdrDays !== 0, form: 'times, numbers dialled, media statistics (no content)', kept: r.cdrDays === 0 ? 'removed at the next sweep after the call' : window(r.cdrDays) },
     { kind: 'caller numbers', stored: callers, form: callers ? 'keyed hash (for erasure requests) + sealed' : 'not stored (CDR window 0)', kept: callers ? `with the CDR (${window(r.cdrDays)})` : 'not stored' },
     { kind: 'usage', stored: true, form: 'per call: agent, number dialled, start, seconds, model audio and tokens; no caller, no content', kept: 'until the operator deletes it (survives erasure and account deletion)' },

@@ -190,6 +190,31 @@ CREATE TABLE call_usage (
 ) STRICT;
 CREATE INDEX call_usage_account_started ON call_usage(account_id, started_at);
 CREATE INDEX call_usage_started ON call_usage(started_at);
+
+-- Recordings (off by default, per agent). The audio is in a file, encrypted with secretstream
+-- under the recording's own data key; this row holds that key, wrapped by the account key.
+-- Deleting the row destroys the key: whatever of the file lingers cannot be opened.
+ALTER TABLE agents ADD COLUMN record_calls INTEGER NOT NULL DEFAULT 0 CHECK (record_calls IN (0, 1));
+CREATE TABLE agent_announcements (
+  account_id  TEXT NOT NULL,
+  agent_id    TEXT NOT NULL,
+  pcm24k      BLOB NOT NULL,
+  PRIMARY KEY (account_id, agent_id),
+  FOREIGN KEY (account_id, agent_id) REFERENCES agents(account_id, id) ON DELETE CASCADE
+) STRICT;
+CREATE TABLE call_recordings (
+  account_id   TEXT NOT NULL,
+  call_id      TEXT NOT NULL,
+  wrapped_key  BLOB NOT NULL,
+  file         TEXT NOT NULL,
+  status       TEXT NOT NULL CHECK (status IN ('recording', 'complete', 'failed')),
+  failure      TEXT,
+  bytes        INTEGER NOT NULL DEFAULT 0,
+  created_at   TEXT NOT NULL,
+  PRIMARY KEY (account_id, call_id),
+  FOREIGN KEY (account_id, call_id) REFERENCES calls(account_id, id) ON DELETE CASCADE
+) STRICT;
+CREATE INDEX call_recordings_created ON call_recordings(account_id, created_at);
 `,
   },
   {

@@ -10,6 +10,7 @@ import { SqliteSecretRepository } from './repositories/secrets.js';
 import { SqliteTranscriptRepository } from './repositories/transcripts.js';
 import { SqliteTrunkRepository } from './repositories/trunks.js';
 import { SqliteUsageRepository } from './repositories/usage.js';
+import { SqliteRecordingRepository } from './repositories/recordings.js';
 
 /** The TenantStore port over one better-sqlite3 connection. */
 export class SqliteTenantStore implements TenantStore {
@@ -22,6 +23,7 @@ export class SqliteTenantStore implements TenantStore {
   readonly calls;
   readonly transcripts;
   readonly usage;
+  readonly recordings;
 
   constructor(readonly db: Db) {
     const cached = withStatementCache(db);
@@ -34,6 +36,7 @@ export class SqliteTenantStore implements TenantStore {
     this.calls = new SqliteCallRepository(cached);
     this.transcripts = new SqliteTranscriptRepository(cached);
     this.usage = new SqliteUsageRepository(cached);
+    this.recordings = new SqliteRecordingRepository(cached);
   }
 
   transaction<T>(fn: () => T): T {

@@ -65,6 +65,8 @@ export interface Agent {
   readonly firstWords: string | null;
   readonly maxCallSeconds: number;
   readonly storeTranscripts: boolean;
+  /** Record both directions of its calls (stereo WAV, encrypted while written). Off by default. */
+  readonly recording: boolean;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -131,6 +133,8 @@ export interface CallRecord extends CallRecordSummary {
   readonly details: Record<string, unknown>;
   /** Whether a sealed transcript is stored for the call (its content is read only through the service). */
   readonly hasTranscript: boolean;
+  /** Whether an encrypted recording is stored for the call. */
+  readonly hasRecording: boolean;
 }
 
 export type TranscriptRole = 'caller' | 'agent' | 'dtmf' | 'tool';
@@ -208,4 +212,5 @@ export const DEFAULT_AGENT = {
   firstWords: null as string | null,
   maxCallSeconds: 3600,
   storeTranscripts: true,
+  recording: false,
 };

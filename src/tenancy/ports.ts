@@ -49,6 +49,10 @@ export interface AgentRepository {
   list(accountId: string): Agent[];
   update(accountId: string, agentId: string, fields: AgentFields, at: string): void;
   delete(accountId: string, agentId: string): void;
+  /** The recording announcement (mono PCM16 at 24 kHz), or undefined. */
+  announcement(accountId: string, agentId: string): Int16Array | undefined;
+  /** Sets (or with null removes) the recording announcement. */
+  setAnnouncement(accountId: string, agentId: string, pcm24k: Int16Array | null): void;
 }
 
 export interface NumberRepository {
@@ -195,6 +199,29 @@ export interface TranscriptRepository {
   createdBefore(accountId: string, before: string, limit: number): string[];
 }
 
+/** A recording's row: its wrapped data key and where its encrypted file is. */
+export interface StoredRecording {
+  readonly accountId: string;
+  readonly callId: string;
+  readonly wrappedKey: Uint8Array;
+  /** Path relative to the recordings directory. */
+  readonly file: string;
+  readonly status: 'recording' | 'complete' | 'failed';
+  readonly failure: string | null;
+  readonly bytes: number;
+  readonly createdAt: string;
+}
+
+export interface RecordingRepository {
+  insert(r: Omit<StoredRecording, 'status' | 'failure' | 'bytes'>): void;
+  finish(accountId: string, callId: string, status: 'complete' | 'failed', failure: string | null, bytes: number): void;
+  get(accountId: string, callId: string): StoredRecording | undefined;
+  /** Deletes these calls' recording rows (their wrapped keys); returns the files they named. */
+  delete(accountId: string, callIds: readonly string[]): string[];
+  /** Up to `limit` call ids whose recording started before `before`, oldest first. */
+  createdBefore(accountId: string, before: string, limit: number): string[];
+}
+
 /** Usage rows, one per call, apart from content (no foreign key: they outlive CDRs and accounts). */
 export interface UsageRepository {
   /** Writes (or rewrites) the usage row of a call. */
@@ -218,6 +245,7 @@ export interface TenantStore {
   readonly calls: CallRepository;
   readonly transcripts: TranscriptRepository;
   readonly usage: UsageRepository;
+  readonly recordings: RecordingRepository;
   /**
    * After an erasure: checkpoints the WAL and truncates it, so deleted pages (zeroed in the
    * database by secure_delete) do not live on as older frames in the WAL. `busy` when a reader

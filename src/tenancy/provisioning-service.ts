@@ -116,7 +116,11 @@ export class ProvisioningService {
 
   // ── agents ────────────────────────────────────────────────────────────────
 
-  createAgent(accountRef: string, input: Partial<AgentFields> & { name: string }): Agent {
+  /**
+   * `extras.recordingAnnouncement`: the prompt played before the agent speaks on recorded calls
+   * (mono PCM16, 24 kHz), stored in the same transaction as the agent.
+   */
+  createAgent(accountRef: string, input: Partial<AgentFields> & { name: string }, extras: AgentExtras = {}): Agent {
     checkName('agent', input.name);
     const fields = checkAgent({ ...DEFAULT_AGENT, ...input });
     return this.store.transaction(() => {
@@ -126,7 +130,8 @@ export class ProvisioningService {
       }
       const id = newId('agt');
       this.store.agents.insert(a.id, id, fields, this.at());
-      this.audit(a.id, 'agent.create', id, { name: input.name, kind: fields.kind });
+      if (extras.recordingAnnouncement) this.store.agents.setAnnouncement(a.id, id, checkAnnouncement(extras.recordingAnnouncement));
+      this.audit(a.id, 'agent.create', id, { name: input.name, kind: fields.kind, ...(extras.recordingAnnouncement ? { recordingAnnouncement: true } : {}) });
       return this.store.agents.get(a.id, id)!;
     });
   }
@@ -142,7 +147,7 @@ export class ProvisioningService {
     return this.store.agents.list(this.account(accountRef).id);
   }
 
-  updateAgent(accountRef: string, agentRef: string, patch: Partial<AgentFields>): Agent {
+  updateAgent(accountRef: string, agentRef: string, patch: Partial<AgentFields>, extras: AgentExtras = {}): Agent {
     if (patch.name !== undefined) checkName('agent', patch.name);
     return this.store.transaction(() => {
       const cur = this.agent(accountRef, agentRef);
@@ -154,7 +159,10 @@ export class ProvisioningService {
       void updatedAt;
       const fields = checkAgent({ ...curFields, ...patch });
       this.store.agents.update(accountId, id, fields, this.at());
-      this.audit(accountId, 'agent.update', id, { fields: Object.keys(patch) });
+      if (extras.recordingAnnouncement !== undefined) {
+        this.store.agents.setAnnouncement(accountId, id, extras.recordingAnnouncement === null ? null : checkAnnouncement(extras.recordingAnnouncement));
+      }
+      this.audit(accountId, 'agent.update', id, { fields: [...Object.keys(patch), ...(extras.recordingAnnouncement !== undefined ? ['recordingAnnouncement'] : [])] });
       return this.store.agents.get(accountId, id)!;
     });
   }
@@ -406,6 +414,21 @@ function checkLimit(n: number | null): number | null {
     throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `a call limit is a whole number of at least 1 (got ${n})`);
   }
   return n;
+}
+
+export interface AgentExtras {
+  /** Mono PCM16 at 24 kHz; null removes it (update only). */
+  recordingAnnouncement?: Int16Array | null;
+}
+
+/** At most 30 s: a consent notice, not a programme. */
+const MAX_ANNOUNCEMENT_SAMPLES = 30 * 24_000;
+
+function checkAnnouncement(pcm: Int16Array): Int16Array {
+  if (pcm.length === 0 || pcm.length > MAX_ANNOUNCEMENT_SAMPLES) {
+    throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `a recording announcement is 0 to 30 s of audio (got ${(pcm.length / 24_000).toFixed(1)} s)`);
+  }
+  return pcm;
 }
 
 function checkAgent(f: AgentFields): AgentFields {

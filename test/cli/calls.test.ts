@@ -77,7 +77,7 @@ t.test('kalem calls list, show and transcript', async (t) => {
   const listJson = JSON.parse(k.run(['--json', 'calls', 'list', 'acme']).stdout) as Array<Record<string, unknown>>;
   t.same(listJson.map((c) => [c.id, c.hasTranscript]), [['call_ongoing', false], ['call_withtext', true], ['call_notext', false]]);
   t.same(Object.keys(listJson[1]!).sort(), [
-    'accountId', 'agentId', 'answeredAt', 'details', 'endReason', 'endedAt', 'fromUri', 'hangupBy', 'hasTranscript', 'id', 'numberE164', 'sipCallId', 'startedAt', 'trunkId',
+    'accountId', 'agentId', 'answeredAt', 'details', 'endReason', 'endedAt', 'fromUri', 'hangupBy', 'hasRecording', 'hasTranscript', 'id', 'numberE164', 'sipCallId', 'startedAt', 'trunkId',
   ]);
 
   // show: every field, details pretty-printed on their own lines.

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { TestGateway, loopbackConfig } from '../helpers/gateway.js';
@@ -131,3 +132,94 @@ t.test('the daemon\'s sweeper removes what is past its window, audits it and cou
     t.match(app.provisioning.listAudit('acme', 5).find((e) => e.action === 'retention.sweep'), { actor: 'daemon', details: { transcripts: 1, trigger: 'daemon' } });
   });
 });
+
+t.test('a recorded call: stereo WAV encrypted on disk, decrypted by the CLI (caller left, agent right), erased with the call', async (t) => {
+  const { gw, standIn } = await realtimeGateway({ agent: { recording: true }, standIn: { defaultResponse: { kind: 'audio', source: 'tone', durationMs: 1500, transcript: 'Hello there.' } } });
+  const outDir = mkdtempSync(join(tmpdir(), 'kalem-rec-out-'));
+  t.teardown(async () => {
+    await gw.stop();
+    await standIn.close();
+    rmSync(outDir, { recursive: true, force: true });
+  });
+  // A consent announcement: 1 s of 1500 Hz, mono 16-bit 24 kHz, set through the CLI.
+  const annPath = join(outDir, 'announcement.wav');
+  writeFileSync(annPath, monoWav24k(1500, 1000));
+  writeFileSync(join(outDir, 'stereo.wav'), Buffer.concat([monoWav24k(1500, 100).subarray(0, 22), Buffer.from([2, 0]), monoWav24k(1500, 100).subarray(24)]));
+  const bad = kalem(gw.configPath, ['agent', 'update', 'acme', 'assistant', '--recording-announcement', join(outDir, 'stereo.wav')]);
+  t.equal(bad.code, 2, 'a WAV of the wrong shape is a usage error');
+  t.match(bad.stderr, /--recording-announcement: .* must be mono 16-bit PCM at 24000 Hz/);
+  const set = kalem(gw.configPath, ['agent', 'update', 'acme', 'assistant', '--recording-announcement', annPath]);
+  t.equal(set.code, 0, set.stderr);
+  const run = await runSipp({ scenario: 'uac-invite-bye.xml', target: `127.0.0.1:${gw.port('udp')}`, transport: 'u1', service: AGENT_NUMBER, pauseMs: 5000, timeoutS: 30 });
+  t.equal(run.code, 0, run.errors);
+  await until('the recording to be closed', () => {
+    const db = new Database(join(gw.dir, 'kalem.db'), { readonly: true });
+    try {
+      return (db.prepare("SELECT COUNT(*) FROM call_recordings WHERE status <> 'recording'").pluck().get() as number) === 1;
+    } finally {
+      db.close();
+    }
+  });
+  const cdr = realtimeCdrs(gw).at(-1)!;
+  t.match((cdr.details as { recording?: unknown }).recording, { status: 'recorded', failure: null }, 'the CDR says the call was recorded');
+  const accountDir = readdirSync(join(gw.dir, 'recordings'))[0]!;
+  const file = join(gw.dir, 'recordings', accountDir, `${cdr.id}.krec`);
+  const onDisk = readFileSync(file);
+  t.ok(onDisk.length > 8000 * 4 * 4, `${onDisk.length} bytes encrypted on disk`);
+  t.notOk(onDisk.includes('RIFF'), 'no clear WAV on disk');
+  t.equal(statSync(file).mode & 0o777, 0o600);
+
+  const out = join(outDir, 'call.wav');
+  const dec = kalem(gw.configPath, ['calls', 'recording', 'acme', cdr.id, '--out', out]);
+  t.equal(dec.code, 0, dec.stderr);
+  t.match(dec.stdout, /wrote .*call\.wav: \d+(\.\d)? s of stereo audio/);
+  const wav = readFileSync(out);
+  t.equal(wav.readUInt16LE(22), 2, 'stereo');
+  const rate = wav.readUInt32LE(24);
+  t.equal(rate, 8000, 'at the G.711 rate of the call');
+  const pcm = new Int16Array(wav.buffer.slice(wav.byteOffset + 44, wav.byteOffset + wav.length));
+  const seconds = pcm.length / 2 / rate;
+  t.ok(seconds > 4 && seconds < 7, `${seconds.toFixed(1)} s recorded for a ~5 s call`);
+  const rms = (ch: number) => Math.sqrt(pcm.filter((_, i) => i % 2 === ch).reduce((e, x) => e + x * x, 0) / (pcm.length / 2));
+  t.ok(rms(0) > 300, `the caller's speech is on the left (rms ${rms(0).toFixed(0)})`);
+  t.ok(rms(1) > 300, `what the caller heard is on the right (rms ${rms(1).toFixed(0)})`);
+  const right = pcm.filter((_, i) => i % 2 === 1);
+  const onset = right.findIndex((x) => Math.abs(x) > 1000);
+  const zcr = (from: number, n: number) => {
+    let z = 0;
+    for (let i = from + 1; i < from + n; i++) if ((right[i - 1]! < 0) !== (right[i]! < 0)) z++;
+    return (z * rate) / n;
+  };
+  // The announcement plays first on the right, whole: about ten 100 ms windows of 1500 Hz.
+  // (SIPp's caller talks from the first second, so the agent's own first words are cut by barge-in.)
+  t.ok(onset >= 0 && onset < rate, `right channel audio starts at ${(onset / rate).toFixed(2)} s`);
+  t.ok(Math.abs(zcr(onset + 1600, 4000) - 3000) < 300, `it is the announcement (${zcr(onset + 1600, 4000).toFixed(0)} zero crossings/s ≈ 1500 Hz)`);
+  let windows = 0;
+  for (let i = onset; i + 800 <= right.length; i += 800) if (Math.abs(zcr(i, 800) - 3000) < 300) windows++;
+  t.ok(windows >= 8 && windows <= 11, `${windows} windows of 100 ms carry it: the whole 1 s announcement`);
+
+  const del = kalem(gw.configPath, ['--json', 'calls', 'delete', 'acme', cdr.id]);
+  t.match(JSON.parse(del.stdout), { recordings: 1 });
+  t.notOk(existsSync(file), 'the encrypted file is gone');
+  t.equal(kalem(gw.configPath, ['calls', 'recording', 'acme', cdr.id, '--out', join(outDir, 'again.wav')]).code, 1, 'and nothing is left to decrypt');
+});
+
+/** A mono 16-bit WAV at 24 kHz of one tone (what --recording-announcement takes). */
+function monoWav24k(hz: number, ms: number): Buffer {
+  const n = (24_000 * ms) / 1000;
+  const b = Buffer.alloc(44 + 2 * n);
+  b.write('RIFF', 0, 'ascii');
+  b.writeUInt32LE(36 + 2 * n, 4);
+  b.write('WAVEfmt ', 8, 'ascii');
+  b.writeUInt32LE(16, 16);
+  b.writeUInt16LE(1, 20);
+  b.writeUInt16LE(1, 22);
+  b.writeUInt32LE(24_000, 24);
+  b.writeUInt32LE(48_000, 28);
+  b.writeUInt16LE(2, 32);
+  b.writeUInt16LE(16, 34);
+  b.write('data', 36, 'ascii');
+  b.writeUInt32LE(2 * n, 40);
+  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(12000 * Math.sin((2 * Math.PI * hz * i) / 24_000)), 44 + 2 * i);
+  return b;
+}

@@ -57,7 +57,7 @@ t.test('store, list, show and read back a transcript; the read is audited', asyn
     id, accountId: a.id, agentId: agentA.id, numberE164: '+14155550100', sipCallId: 'sip-1@carrier',
     startedAt: '2026-11-25T10:01:00.000Z', endedAt: '2026-11-25T10:02:05.000Z', endReason: 'remote-bye',
     trunkId: null, fromUri: 'sip:+15551234567@carrier.example', answeredAt: '2026-11-25T10:01:00.000Z',
-    hangupBy: 'caller', details: { media: { received: 3250, sent: 3249 } }, hasTranscript: true,
+    hangupBy: 'caller', details: { media: { received: 3250, sent: 3249 } }, hasTranscript: true, hasRecording: false,
   });
   t.same(calls.listCalls(a.id, 10).map((c) => [c.id, c.hasTranscript]), [[id, true], [older, false]], 'newest first, by id or name');
   t.same(calls.listCalls('alpha', 1).map((c) => c.id), [id], 'limit');

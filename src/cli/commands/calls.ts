@@ -57,6 +57,7 @@ export function callsCommand(): Command {
         end_reason: printable(r.endReason),
         hangup_by: r.hangupBy,
         transcript: r.hasTranscript ? 'yes (kalem calls transcript)' : 'no',
+        recording: r.hasRecording ? 'yes (kalem calls recording)' : 'no',
       });
       say('details:');
       for (const line of JSON.stringify(r.details, null, 2).split('\n')) say(`  ${printable(line)}`);
@@ -72,6 +73,18 @@ export function callsCommand(): Command {
       if (globals(c).json) printJson(turns);
       else if (turns.length === 0) say('(no turns)');
       else for (const t of turns) say(turnLine(t));
+    });
+
+  cmd
+    .command('recording')
+    .description('decrypt a call\'s recording to a new WAV file (stereo: caller left, agent right); audited')
+    .argument('<account>', 'account id or name')
+    .argument('<call-id>', 'call id (from `kalem calls list`)')
+    .requiredOption('--out <file>', 'the WAV file to write (must not exist; created mode 0600)')
+    .action(async (account: string, callId: string, o: { out: string }, c: Command) => {
+      const r = await withProvisioning(c, (app) => app.recordings.decryptTo(account, callId, o.out));
+      if (globals(c).json) printJson(r);
+      else say(`wrote ${r.out}: ${r.seconds} s of stereo audio (caller left, agent right)${r.status === 'failed' ? '; the recording had stopped early (see kalem calls show)' : ''}`);
     });
 
   cmd

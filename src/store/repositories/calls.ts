@@ -17,12 +17,14 @@ interface CallRow {
   hangup_by: string | null;
   details: string;
   has_transcript: number;
+  has_recording: number;
 }
 
 // One column list for list() and get(), so the two can never disagree about what a record holds.
 const SELECT_RECORD = `SELECT c.id, c.account_id, c.agent_id, c.trunk_id, c.number_e164, c.sip_call_id, c.caller_sealed,
          c.started_at, c.answered_at, c.ended_at, c.end_reason, c.hangup_by, c.details,
-         EXISTS (SELECT 1 FROM call_transcripts t WHERE t.account_id = c.account_id AND t.call_id = c.id) AS has_transcript
+         EXISTS (SELECT 1 FROM call_transcripts t WHERE t.account_id = c.account_id AND t.call_id = c.id) AS has_transcript,
+         EXISTS (SELECT 1 FROM call_recordings r WHERE r.account_id = c.account_id AND r.call_id = c.id) AS has_recording
   FROM calls c`;
 
 /** SQLite's limit on bound parameters is far above this; batches stay small for short write locks. */
@@ -44,6 +46,7 @@ function toRecord(r: CallRow): StoredCallRecord {
     hangupBy: r.hangup_by === 'caller' || r.hangup_by === 'gateway' ? (r.hangup_by as HangupBy) : null,
     details: JSON.parse(r.details) as Record<string, unknown>,
     hasTranscript: r.has_transcript === 1,
+    hasRecording: r.has_recording === 1,
   };
 }
 
