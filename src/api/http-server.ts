@@ -12,6 +12,7 @@ import type { CallRecordsService } from '../tenancy/call-records-service.js';
 import type { ProvisioningService } from '../tenancy/provisioning-service.js';
 import type { ErasureService } from '../privacy/erasure-service.js';
 import type { UsageService } from '../privacy/usage-service.js';
+import type { RecordingService } from '../privacy/recording-service.js';
 import { AuthFailureLimiter } from './auth-failure-limiter.js';
 import { runHealthChecks, type HealthChecks, type HealthReport } from './health.js';
 import type { Metrics } from './metrics.js';
@@ -43,6 +44,7 @@ export interface ApiServices {
   provisioning(actor: string): ProvisioningService;
   callRecords(actor: string): CallRecordsService;
   erasure(actor: string): ErasureService;
+  recordings(actor: string): RecordingService;
   usage: UsageService;
 }
 

@@ -93,6 +93,7 @@ const AGENT_FIELDS = {
   firstWords: nullableStr,
   maxCallSeconds: { type: 'integer', minimum: 1, maximum: 86_400 },
   storeTranscripts: { type: 'boolean' },
+  recording: { type: 'boolean', description: 'record both directions of its calls (stereo WAV, encrypted while written)' },
 } as const;
 
 const AGENT = {
@@ -138,7 +139,7 @@ const SECRET_INFO = {
 const CALL_RECORD = {
   $id: 'CallRecord',
   type: 'object',
-  required: ['id', 'accountId', 'agentId', 'trunkId', 'numberE164', 'sipCallId', 'fromUri', 'startedAt', 'answeredAt', 'endedAt', 'endReason', 'hangupBy', 'details', 'hasTranscript'],
+  required: ['id', 'accountId', 'agentId', 'trunkId', 'numberE164', 'sipCallId', 'fromUri', 'startedAt', 'answeredAt', 'endedAt', 'endReason', 'hangupBy', 'details', 'hasTranscript', 'hasRecording'],
   properties: {
     id: { type: 'string' },
     accountId: { type: 'string' },
@@ -154,6 +155,7 @@ const CALL_RECORD = {
     hangupBy: { type: 'string', enum: ['caller', 'gateway'], nullable: true },
     details: { type: 'object', additionalProperties: true, description: 'media statistics, counts and timings; never content' },
     hasTranscript: { type: 'boolean' },
+    hasRecording: { type: 'boolean' },
   },
 } as const;
 

@@ -40,7 +40,7 @@ import { RecentAuthentications } from '../sip/recent-authentications.js';
 import { assertIntact, StoreHealth } from '../store/store-health.js';
 import { daemonHealthChecks } from './daemon-health.js';
 import { startRetentionSweeper } from './retention.js';
-import { recordingStarter } from './recordings.js';
+import { recordingService, recordingStarter } from './recordings.js';
 
 /**
  * The `kalem serve` process: composition root and lifecycle. It builds every long-lived part,
@@ -299,7 +299,8 @@ export class Daemon {
         tokens: this.tokens,
         provisioning: (actor) => new ProvisioningService(app.store, app.keyring, app.clock, actor),
         callRecords: (actor) => new CallRecordsService(app.store, app.keyring, app.clock, actor),
-        erasure: (actor) => new ErasureService(app.store, app.keyring, app.clock, actor),
+        erasure: (actor) => new ErasureService(app.store, app.keyring, app.clock, actor, recordingService(app, app.sodium, actor, false, app.logger.child({ component: 'recording' }))),
+        recordings: (actor) => recordingService(app, app.sodium, actor, false, app.logger.child({ component: 'recording' })),
         usage: app.usage,
       },
       opsRequireToken: api.ops_require_token,

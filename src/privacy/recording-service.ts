@@ -147,4 +147,96 @@ export class RecordingService implements RecordingFileRemover {
     const seconds = rate > 0 ? Math.round(((bytes - 44) / (rate * 4)) * 10) / 10 : 0;
     return { accountId: a.id, account: a.name, callId, out, bytes, seconds, status: rec.status };
   }
+
+  /**
+   * A call's recording as a stream of WAV bytes, for the admin API's download (added beside
+   * decryptTo, which writes a file for the CLI). The same checks, chunk by chunk; everything that
+   * can be refused (no recording, a key or stream header that does not open) is refused before
+   * the first byte. The WAV's RIFF and data sizes are only known after the last chunk, so they are
+   * sent as 0xFFFFFFFF, the convention for streamed WAV. The read is audited when the stream
+   * opens: an access counts even if the client stops early. A chunk that does not authenticate
+   * ends the stream with an error (the connection is cut; nothing unauthenticated is sent).
+   */
+  async openStream(accountRef: string, callId: string): Promise<{ accountId: string; callId: string; status: string; chunks: AsyncGenerator<Uint8Array> }> {
+    const a = this.store.accounts.get(accountRef) ?? this.store.accounts.findByName(accountRef);
+    if (!a) throw kalemError('KALEM_ERR_UNKNOWN_ACCOUNT', accountRef);
+    if (!this.store.calls.get(a.id, callId)) throw kalemError('KALEM_ERR_UNKNOWN_CALL', callId, a.name);
+    const rec = this.store.recordings.get(a.id, callId);
+    const wrappedAccountKey = this.store.accounts.wrappedKey(a.id);
+    if (!rec || !wrappedAccountKey) throw kalemError('KALEM_ERR_NO_RECORDING', callId, a.name);
+    const key = this.vault.unwrapDataKey(a.id, wrappedAccountKey, callId, 'recording', rec.wrappedKey);
+    if (key === null) throw kalemError('KALEM_ERR_RECORDING_TAMPERED', callId, a.name);
+    let input: Awaited<ReturnType<typeof open>>;
+    try {
+      input = await open(join(this.dir, rec.file), 'r');
+    } catch (err) {
+      this.vault.wipe(key);
+      throw kalemError('KALEM_ERR_RECORDING_TRUNCATED', callId, a.name, `its file cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    const readExactly = async (n: number): Promise<Uint8Array | null> => {
+      const buf = new Uint8Array(n);
+      let got = 0;
+      while (got < n) {
+        const { bytesRead } = await input.read(buf, got, n - got, null);
+        if (bytesRead === 0) return got === 0 ? null : buf.subarray(0, got);
+        got += bytesRead;
+      }
+      return buf;
+    };
+    const s = this.streams;
+    let pull: ReturnType<StreamReader['openPull']>;
+    try {
+      const pre = await readExactly(s.magic.length + s.headerBytes);
+      if (pre === null || pre.length < s.magic.length + s.headerBytes) throw kalemError('KALEM_ERR_RECORDING_TRUNCATED', callId, a.name, 'no stream header');
+      if (!s.magic.every((b, i) => pre[i] === b)) throw kalemError('KALEM_ERR_RECORDING_TAMPERED', callId, a.name);
+      pull = s.openPull(key, pre.subarray(s.magic.length), s.ad(a.id, callId));
+      if (pull === null) throw kalemError('KALEM_ERR_RECORDING_TAMPERED', callId, a.name);
+      this.store.transaction(() =>
+        this.store.audit.append({
+          at: new Date(this.clock.now()).toISOString(),
+          actor: this.actor,
+          accountId: a.id,
+          action: 'call.recording.read',
+          target: callId,
+          details: { streamed: true },
+        }),
+      );
+    } catch (err) {
+      this.vault.wipe(key);
+      await input.close();
+      throw err;
+    }
+    const stream = pull;
+    const vault = this.vault;
+    const account = a.name;
+    const dataKey = key;
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      let bytes = 0;
+      try {
+        for (;;) {
+          const len = await readExactly(s.lengthBytes);
+          if (len === null || len.length < s.lengthBytes) throw kalemError('KALEM_ERR_RECORDING_TRUNCATED', callId, account, `after ${bytes} bytes of audio`);
+          const n = new DataView(len.buffer, len.byteOffset, len.byteLength).getUint32(0, false);
+          if (n > MAX_CHUNK) throw kalemError('KALEM_ERR_RECORDING_TAMPERED', callId, account);
+          const chunk = await readExactly(n);
+          if (chunk === null || chunk.length < n) throw kalemError('KALEM_ERR_RECORDING_TRUNCATED', callId, account, `after ${bytes} bytes of audio`);
+          const r = stream.pull(chunk);
+          if (!r.ok) throw kalemError('KALEM_ERR_RECORDING_TAMPERED', callId, account);
+          const out = Buffer.from(r.plain);
+          vault.wipe(r.plain);
+          if (bytes === 0 && out.length >= 44) {
+            out.writeUInt32LE(0xffffffff, 4);
+            out.writeUInt32LE(0xffffffff, 40);
+          }
+          bytes += out.length;
+          yield out;
+          if (r.final) return;
+        }
+      } finally {
+        vault.wipe(dataKey);
+        await input.close();
+      }
+    }
+    return { accountId: a.id, callId, status: rec.status, chunks: chunks() };
+  }
 }

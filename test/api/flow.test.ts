@@ -42,7 +42,7 @@ t.test('operator → account token → provision → SIPp call → CDR and trans
 
   const acct = kalem(cfg, [
     'token', 'create', 'acme-ci', '--account', 'acme',
-    '--scope', 'agents:write,numbers:write,trunks:write,secrets:write,secrets:read,calls:read,transcripts:read,audit:read,erasure:write,usage:read',
+    '--scope', 'agents:write,numbers:write,trunks:write,secrets:write,secrets:read,calls:read,transcripts:read,recordings:read,audit:read,erasure:write,usage:read',
   ]);
   t.equal(acct.code, 0, acct.stderr);
   const token = acct.stdout.trim();
@@ -53,7 +53,7 @@ t.test('operator → account token → provision → SIPp call → CDR and trans
 
   const agent = await api.call('POST', '/v1/accounts/-/agents', {
     token,
-    body: { name: 'assistant', kind: 'realtime', instructions: 'You answer the phone for ACME.', firstWords: 'Hello, ACME here.' },
+    body: { name: 'assistant', kind: 'realtime', instructions: 'You answer the phone for ACME.', firstWords: 'Hello, ACME here.', recording: true },
   });
   t.equal(agent.status, 201, agent.text);
   t.equal(agent.json.accountId, accountId, "the account token's account is implied");
@@ -82,14 +82,29 @@ t.test('operator → account token → provision → SIPp call → CDR and trans
   t.equal(cdr.hasTranscript, true);
   t.match(cdr, { fromUri: /^sip:\+14155550999@/ }, 'the caller, opened for the reader (stored sealed)');
 
+  // The recording, decrypted as it streams.
+  await until('the recording row finished', async () => (await api.call('GET', `/v1/accounts/-/calls/${cdr.id}`, { token })).json.hasRecording === true);
+  const wav = await api.callBytes(`/v1/accounts/-/calls/${cdr.id}/recording`, token);
+  t.equal(wav.status, 200);
+  t.equal(wav.headers['content-type'], 'audio/wav');
+  t.equal(wav.body.subarray(0, 4).toString('latin1'), 'RIFF');
+  t.equal(wav.body.subarray(8, 12).toString('latin1'), 'WAVE');
+  t.equal(wav.body.readUInt32LE(4), 0xffffffff, 'streamed WAV: sizes unknown up front');
+  t.equal(wav.body.readUInt16LE(22), 2, 'stereo (caller left, agent right)');
+  const rate = wav.body.readUInt32LE(24);
+  const seconds = (wav.body.length - 44) / (rate * 4);
+  t.ok(seconds > 3 && seconds < 8, `${seconds.toFixed(1)} s of audio at ${rate} Hz`);
+
   // The caller asks to be forgotten: one call erases their transcripts and caller fields.
   const erased = await api.call('POST', '/v1/accounts/-/erasures', { token, body: { caller: '+14155550999' } });
   t.equal(erased.status, 200, erased.text);
-  t.match(erased.json, { totals: { calls: 1, transcripts: 1, callerFields: 1 } });
+  t.match(erased.json, { totals: { calls: 1, transcripts: 1, recordings: 1, callerFields: 1 } });
   t.notMatch(erased.text, /14155550999/, 'the answer does not repeat the number');
   const afterErasure = (await api.call('GET', `/v1/accounts/-/calls/${cdr.id}`, { token })).json;
   t.same([afterErasure.hasTranscript, afterErasure.fromUri], [false, null], 'the CDR stays, without transcript or caller');
   t.equal((await api.call('GET', `/v1/accounts/-/calls/${cdr.id}/transcript`, { token })).status, 404, 'the transcript is gone');
+  const gone = await api.call('GET', `/v1/accounts/-/calls/${cdr.id}/recording`, { token });
+  t.same([gone.status, gone.json?.code], [404, 'KALEM_ERR_NO_RECORDING'], 'and the recording');
   const usage = await api.call('GET', '/v1/accounts/-/usage', { token });
   t.equal(usage.status, 200, usage.text);
   t.equal(usage.json.totals.calls, 1, 'usage remains after erasure');
@@ -99,7 +114,7 @@ t.test('operator → account token → provision → SIPp call → CDR and trans
   const audit = (await api.call('GET', '/v1/accounts/-/audit?limit=50', { token })).json.items as Array<{ actor: string; action: string; target: string }>;
   const tokenId = listed.find((x) => x.name === 'acme-ci') as unknown as { id: string };
   const actor = `api-token:${tokenId.id}:acme-ci`;
-  for (const action of ['agent.create', 'secret.set', 'trunk.add', 'number.add', 'call.transcript.read', 'caller.erase']) {
+  for (const action of ['agent.create', 'secret.set', 'trunk.add', 'number.add', 'call.transcript.read', 'call.recording.read', 'caller.erase']) {
     t.ok(audit.some((e) => e.action === action && e.actor === actor), `${action} audited with the token as actor`);
   }
   t.ok(audit.some((e) => e.action === 'account.create' && e.actor.startsWith('api-token:') && e.actor.endsWith(':ops')), 'the operator token created the account');

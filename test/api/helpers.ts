@@ -97,6 +97,23 @@ export class ApiGateway {
     });
   }
 
+  /** GET with the body as bytes (a recording). */
+  callBytes(path: string, token: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port: this.port, servername: 'localhost', ca: this.ca.caPem, method: 'GET', path, agent: false, headers: { authorization: `Bearer ${token}` } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
   async stop(): Promise<void> {
     await this.gw.stop();
     this.ca.close();

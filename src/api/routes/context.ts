@@ -37,6 +37,7 @@ export function servicesFor(services: ApiServices, req: FastifyRequest) {
     provisioning: services.provisioning(actor),
     callRecords: services.callRecords(actor),
     erasure: services.erasure(actor),
+    recordings: services.recordings(actor),
     usage: services.usage,
   };
 }

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { ApiServices } from '../http-server.js';
 import { decodeCursor, encodeCursor } from '../pagination.js';
@@ -87,6 +88,32 @@ export function registerRecordRoutes(app: FastifyInstance, services: ApiServices
     async (req, reply) => {
       const turns = servicesFor(services, req).callRecords.transcript(accountOf(req), req.params.callId);
       return reply.header('Cache-Control', 'no-store').send({ callId: req.params.callId, turns });
+    },
+  );
+
+  app.get<{ Params: { account: string; callId: string } }>(
+    '/v1/accounts/:account/calls/:callId/recording',
+    {
+      config: { access: { scope: 'recordings:read' } },
+      schema: {
+        tags: ['calls'],
+        summary:
+          "A call's recording as a stereo WAV (caller left, agent right), decrypted as it streams; its RIFF/data sizes are 0xFFFFFFFF (streamed WAV). Every download writes an audit row (call.recording.read)",
+        params: callParams,
+        response: {
+          200: { description: 'audio/wav', content: { 'audio/wav': { schema: { type: 'string', format: 'binary' } } } },
+          ...ERROR_RESPONSES,
+        },
+      },
+    },
+    async (req, reply) => {
+      const r = await servicesFor(services, req).recordings.openStream(accountOf(req), req.params.callId);
+      return reply
+        .type('audio/wav')
+        .header('Cache-Control', 'no-store')
+        .header('Content-Disposition', `attachment; filename="${r.callId}.wav"`)
+        .header('X-Kalem-Recording-Status', r.status)
+        .send(Readable.from(r.chunks));
     },
   );
 
