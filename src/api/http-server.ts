@@ -125,7 +125,8 @@ export class ApiServer {
     this.app = Fastify({
       serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
         if (opts.https) {
-          this.httpsServer = createHttpsServer({ ...serverOptions, ...readTlsFiles(opts.https.certFile, opts.https.keyFile) }, handler);
+          // A client that never finishes its handshake holds a connection slot: 5 s, not Node's 120 s.
+          this.httpsServer = createHttpsServer({ ...serverOptions, handshakeTimeout: 5000, ...readTlsFiles(opts.https.certFile, opts.https.keyFile) }, handler);
           harden(this.httpsServer);
         }
         if (opts.port !== undefined) {

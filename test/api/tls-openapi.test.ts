@@ -51,6 +51,11 @@ t.test('HTTPS: TLS 1.3 preferred, TLS 1.2 only with ECDHE+AEAD, TLS 1.1 refused,
   t.doesNotThrow(() => validateConfig({ api: { listen_address: '0.0.0.0', port: -1 } }), 'no plain listener: no refusal');
   t.throws(() => validateConfig({ api: { tls_cert_file: '/x.pem' } }), /set together/);
   t.throws(() => new ApiServer({ host: '192.0.2.1', port: 0, metrics: new Metrics({ defaultMetrics: false }) }), /only on loopback/);
+  t.throws(
+    () => new ApiServer({ https: { host: '127.0.0.1', port: 0, certFile: '/nonexistent/cert.pem', keyFile: api.cert.keyFile }, metrics: new Metrics({ defaultMetrics: false }) }),
+    { code: 'KALEM_ERR_CONFIG_INVALID', message: /api\.tls_cert_file \/nonexistent\/cert\.pem cannot be read \(ENOENT\)/ },
+    'a certificate that cannot be read is named',
+  );
 });
 
 /** Structural checks of an OpenAPI 3.0 document, and every schema in it compiles. */
