@@ -44,6 +44,8 @@ export type CallEndOutcome = 'answered' | 'cancelled' | 'failed' | 'no_ack';
 export const REALTIME_ERROR_KINDS = ['auth', 'quota', 'network', 'timeout', 'session_limit', 'server', 'protocol', 'closed'] as const;
 export type RealtimeErrorKind = (typeof REALTIME_ERROR_KINDS)[number];
 
+const API_AUTH_FAILURE_REASONS: readonly string[] = ['missing', 'malformed', 'unknown', 'expired', 'revoked'];
+
 const NAMED_REJECTIONS = new Set<number>([401, 403, 404, 486, 488, 503]);
 
 /** Maps a SIP final status (400..699) to its bounded outcome label. */
@@ -98,6 +100,9 @@ export class Metrics {
   private readonly realtimeReconnects: Counter;
   private readonly realtimeLatency: Histogram<'direction'>;
   private readonly internalErrors: Counter<'scope'>;
+
+  private readonly apiAuthFailures: Counter<'reason'>;
+  private readonly retentionSwept: Counter<'kind'>;
   private readonly rejectedByAccount: Counter<'account' | 'status' | 'cause'>;
 
   private readonly uncarriable: Counter<'problem'>;
@@ -179,6 +184,20 @@ export class Metrics {
       registers,
     });
     for (const problem of ['not-utf8', 'too-large']) this.uncarriable.labels(problem).inc(0);
+
+    this.apiAuthFailures = new Counter({
+      name: `${p}api_auth_failures_total`,
+      help: 'Admin API requests refused for their token, by reason (missing, malformed, unknown, expired, revoked).',
+      labelNames: ['reason'] as const,
+      registers,
+    });
+    this.retentionSwept = new Counter({
+      name: `${p}retention_swept_total`,
+      help: 'Items removed by the retention sweeper because their account\'s retention window had passed (transcripts, recordings, cdrs).',
+      labelNames: ['kind'] as const,
+      registers,
+    });
+    for (const kind of ['transcripts', 'recordings', 'cdrs']) this.retentionSwept.labels(kind).inc(0);
     // Every outcome and kind exported from the start (at 0), so rate() and alerts work before the
     // first occurrence instead of the series appearing out of nowhere.
     for (const outcome of CALL_OUTCOMES) this.calls.labels(outcome).inc(0);
@@ -269,6 +288,17 @@ export class Metrics {
 
   realtimeReconnect(): void {
     this.realtimeReconnects.inc();
+  }
+
+  /** An admin API request refused for its token (reason is one of a closed set, never the token). */
+  apiAuthFailure(reason: string): void {
+    if (!API_AUTH_FAILURE_REASONS.includes(reason)) throw new TypeError(`unknown auth failure reason ${reason}`);
+    this.apiAuthFailures.labels(reason).inc();
+  }
+
+  /** Items of one kind removed by a retention sweep. */
+  retentionSweptItems(kind: 'transcripts' | 'recordings' | 'cdrs', n: number): void {
+    this.retentionSwept.labels(kind).inc(nonNegative(n, 'swept items'));
   }
 
   /** The Prometheus text exposition and its content type. */

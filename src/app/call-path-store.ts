@@ -7,7 +7,7 @@ import { SqliteTenantStore } from '../store/sqlite-tenant-store.js';
 import type { StoreHealth } from '../store/store-health.js';
 import { CallRecordsService } from '../tenancy/call-records-service.js';
 import type { TranscriptTurn } from '../tenancy/model.js';
-import type { CallRepository, NewAuditEntry } from '../tenancy/ports.js';
+import type { CallRepository, CdrWriter, NewAuditEntry } from '../tenancy/ports.js';
 
 /**
  * The daemon's writes from the call path (CDR insert and update, sealed transcripts, audit rows
@@ -50,17 +50,15 @@ export class CallPathStore {
       log.error({ write: f.label, err: f.error.message }, 'call-path write failed');
     });
     this.writer.on('dropped', (label) => log.error({ write: label }, 'call-path write dropped: the write queue is full or closed'));
-    const writes = this.writeStore.calls;
+    // The CDR writes go through CallRecordsService (it seals the caller and keeps usage apart).
     this.cdrs = {
-      insert: (c) => this.enqueue(`cdr.insert ${c.id}`, () => writes.insert(c)),
-      finish: (accountId, callId, end) => this.enqueue(`cdr.finish ${callId}`, () => writes.finish(accountId, callId, end)),
-      list: (accountId, limit) => opts.reads.list(accountId, limit),
-      get: (accountId, callId) => opts.reads.get(accountId, callId),
+      insert: (c) => this.enqueue(`cdr.insert ${c.id}`, () => this.records.insert(c)),
+      finish: (accountId, callId, end) => this.enqueue(`cdr.finish ${callId}`, () => this.records.finish(accountId, callId, end)),
     };
   }
 
-  /** CDRs: writes queued, reads from the main connection. */
-  readonly cdrs: CallRepository;
+  /** CDRs: writes queued on the call-path connection. */
+  readonly cdrs: CdrWriter;
 
   /** Seals and stores a call's transcript (honours the agent's setting), queued. */
   storeTranscript(accountId: string, callId: string, turns: TranscriptTurn[]): void {

@@ -14,7 +14,7 @@ import { MediaAnchor } from '../media/rtpengine/media-anchor.js';
 import { openRtpengine, type Rtpengine } from '../media/rtpengine/open-rtpengine.js';
 import type { KalemConfig } from '../config/schema.js';
 import type { SipEngine } from '../sip/sip-engine.js';
-import { ApiServer } from '../api/http-server.js';
+import { ApiServer, type HealthChecks } from '../api/http-server.js';
 import { Metrics } from '../api/metrics.js';
 import { sdNotify } from './sd-notify.js';
 import { capacityProblems } from './capacity.js';
@@ -31,10 +31,17 @@ import { openProvisioning, type AppOptions, type ProvisioningApp } from './open-
 import { buildSipEngine } from './sip-engine-factory.js';
 import { buildDigestVerifier } from './sip-policy.js';
 import { TrustedSources } from '../tenancy/trusted-sources.js';
+import { ProvisioningService } from '../tenancy/provisioning-service.js';
+import { CallRecordsService } from '../tenancy/call-records-service.js';
+import type { TokenService } from '../api/tokens/token-service.js';
+import { buildTokenService } from './token-service-factory.js';
+import { ErasureService } from '../privacy/erasure-service.js';
 import { CallPathStore } from './call-path-store.js';
 import { RecentAuthentications } from '../sip/recent-authentications.js';
 import { assertIntact, StoreHealth } from '../store/store-health.js';
 import { daemonHealthChecks } from './daemon-health.js';
+import { startRetentionSweeper } from './retention.js';
+import { recordingService, recordingStarter } from './recordings.js';
 
 /**
  * The `kalem serve` process: composition root and lifecycle. It builds every long-lived part,
@@ -58,11 +65,13 @@ export class Daemon {
   private hurry: (() => void) | undefined;
   private log: Logger | undefined;
   private api: ApiServer | undefined;
+  private tokens: TokenService | undefined;
   private rtpengineValue: Rtpengine | undefined;
   private anchor: MediaAnchor | undefined;
   private frameClock: FrameClock | undefined;
   private callPathStore: CallPathStore | undefined;
   private metrics: Metrics | undefined;
+  private sweeper: { close(): Promise<void> } | undefined;
 
   constructor(private readonly opts: AppOptions) {}
 
@@ -125,7 +134,7 @@ export class Daemon {
       // prom-client's default metrics include an event-loop delay monitor: a 10 ms libuv timer
       // that wakes an idle daemon 100 times a second (about 3 ms CPU/s on the benchmark box).
       // With [api] port = -1 nothing can scrape them, so they are not collected at all.
-      const metrics = new Metrics({ clock: app.clock, defaultMetrics: config.api.port !== -1 });
+      const metrics = new Metrics({ clock: app.clock, defaultMetrics: config.api.port !== -1 || httpsEnabled(config) });
       this.metrics = metrics;
       const trusted = new TrustedSources(app.store.trunks, app.clock);
       // Digest-only trunks have no CIDR: once their credentials verify, their address is spared
@@ -192,20 +201,16 @@ export class Daemon {
         rtpengine.supervisor.on('failed', (err) => log.error({ err: err.message }, 'rtpengine restart budget spent: calls get 503 until kalem is restarted'));
       }
       await engine.start();
-      if (config.api.port !== -1) {
-        this.api = new ApiServer({
-          host: config.api.listen_address,
-          port: config.api.port,
-          metrics,
-          logger: app.logger.child({ component: 'api' }),
-          checks: daemonHealthChecks({
-            engine,
-            store: storeHealth,
-            writer: writes.writer,
-            draining: () => this.stopping !== undefined,
-            rtpengineNg: this.rtpengineValue?.ngAddress ?? (config.rtpengine.mode === 'off' ? config.rtpengine.ng_address : null),
-          }),
+      this.sweeper = startRetentionSweeper(app, metrics, app.logger.child({ component: 'retention' }));
+      if (config.api.port !== -1 || httpsEnabled(config)) {
+        const checks = daemonHealthChecks({
+          engine,
+          store: storeHealth,
+          writer: writes.writer,
+          draining: () => this.stopping !== undefined,
+          rtpengineNg: this.rtpengineValue?.ngAddress ?? (config.rtpengine.mode === 'off' ? config.rtpengine.ng_address : null),
         });
+        this.api = this.buildApiServer(app, metrics, checks);
         await this.api.listen();
       }
       sdNotify(`READY=1\nSTATUS=accepting calls on ${engine.listening().map((l) => `${l.transport}/${l.port}`).join(' ')}\nMAINPID=${process.pid}`);
@@ -215,11 +220,13 @@ export class Daemon {
           engine: engine.name,
           listening: engine.listening(),
           api: this.api?.address() ?? null,
+          apiHttps: this.api?.httpsAddress() ?? null,
           pid: process.pid,
         },
         'kalem started',
       );
     } catch (err) {
+      await this.sweeper?.close().catch(() => undefined);
       await this.engine?.stop().catch(() => undefined);
       await this.rtpengineValue?.close().catch(() => undefined);
       await this.callPathStore?.close(0);
@@ -286,6 +293,42 @@ export class Daemon {
     return installFaultHandlers(this.app.logger.child({ component: 'daemon' }), this.metrics);
   }
 
+  /**
+   * The HTTP side: ops routes and the admin API. API requests use the same services as the CLI,
+   * made per request with the token as the audit actor.
+   */
+  private buildApiServer(app: ProvisioningApp, metrics: Metrics, checks: HealthChecks): ApiServer {
+    const api = app.config.api;
+    this.tokens = buildTokenService(app, 'daemon');
+    return new ApiServer({
+      ...(api.port !== -1 ? { host: api.listen_address, port: api.port } : {}),
+      ...(httpsEnabled(app.config)
+        ? { https: { host: api.https_address, port: api.https_port, certFile: api.tls_cert_file!, keyFile: api.tls_key_file! } }
+        : {}),
+      metrics,
+      logger: app.logger.child({ component: 'api' }),
+      checks,
+      services: {
+        tokens: this.tokens,
+        provisioning: (actor) => new ProvisioningService(app.store, app.keyring, app.clock, actor),
+        callRecords: (actor) => new CallRecordsService(app.store, app.keyring, app.clock, actor),
+        erasure: (actor) => new ErasureService(app.store, app.keyring, app.clock, actor, recordingService(app, app.sodium, actor, false, app.logger.child({ component: 'recording' }))),
+        recordings: (actor) => recordingService(app, app.sodium, actor, false, app.logger.child({ component: 'recording' })),
+        usage: app.usage,
+      },
+      opsRequireToken: api.ops_require_token,
+      bodyLimitBytes: api.body_limit_bytes,
+      rateLimitPerMinute: api.rate_limit_per_minute,
+      authFailuresPerMinute: api.auth_failures_per_minute,
+      clock: app.clock,
+    });
+  }
+
+  /** The admin API's HTTPS listener, when enabled. */
+  apiHttpsAddress(): { address: string; port: number } | undefined {
+    return this.api?.httpsAddress();
+  }
+
   /** Port of the health/metrics listener, when enabled. */
   apiAddress(): { address: string; port: number } | undefined {
     return this.api?.address();
@@ -315,6 +358,11 @@ export class Daemon {
         }
       }
       await this.engine?.reloadTls();
+      try {
+        this.api?.reloadTls();
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'API TLS reload failed; the old certificate stays in use');
+      }
       log.info('reloaded TLS certificates');
     } catch (err) {
       log.error({ err: (err as Error).message }, 'TLS reload failed; the old certificates stay in use');
@@ -377,6 +425,8 @@ export class Daemon {
         down: (ms) => metrics.realtimeAddedLatency('down', ms),
       },
       reconnected: () => metrics.realtimeReconnect(),
+      startRecording: recordingStarter(app, app.sodium, app.logger.child({ component: 'recording' })),
+      recordingAnnouncement: (accountId, agentId) => app.store.agents.announcement(accountId, agentId),
       storeTranscript: (accountId, callId, turns) => writes.storeTranscript(accountId, callId, turns),
       audit: (accountId, action, details) =>
         writes.audit({
@@ -413,6 +463,7 @@ export class Daemon {
         ]);
         if (left > 0) log.warn({ calls: left }, 'drain time over: ending the remaining calls');
       }
+      await this.sweeper?.close();
       await this.engine?.stop();
       // Every call is over: let their rtpengine deletes finish, then stop (or let go of) rtpengine.
       await this.controller?.mediaReleased();
@@ -423,11 +474,17 @@ export class Daemon {
       // Last, so metrics can be scraped during the drain.
       this.frameClock?.close();
       await this.api?.close();
+      this.tokens?.close();
       app.close();
       log.info('kalem stopped');
     })();
     return this.stopping;
   }
+}
+
+/** The admin API's HTTPS listener is on: a port and both TLS files. */
+function httpsEnabled(config: KalemConfig): boolean {
+  return config.api.https_port !== -1 && config.api.tls_cert_file !== null && config.api.tls_key_file !== null;
 }
 
 /** Runs the daemon until SIGTERM/SIGINT; resolves with the process exit code. */

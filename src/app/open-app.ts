@@ -6,11 +6,19 @@ import { loadConfig } from '../config/load.js';
 import type { KalemConfig } from '../config/schema.js';
 import { readMasterKey, masterKeyPath } from '../crypto/master-key.js';
 import { Keyring } from '../crypto/keyring.js';
-import { sodiumReady } from '../crypto/sodium.js';
+import { sodiumReady, type Sodium } from '../crypto/sodium.js';
 import { assertCurrent, migrate, openDatabase, schemaVersion } from '../store/database.js';
+import type { MigrationKeys } from '../store/migrations.js';
+import { migrationKeys } from '../privacy/migration-keys.js';
+import { isKalemError } from '../core/errors.js';
 import { SqliteTenantStore } from '../store/sqlite-tenant-store.js';
 import { CallRecordsService } from '../tenancy/call-records-service.js';
 import { ProvisioningService } from '../tenancy/provisioning-service.js';
+import { ErasureService } from '../privacy/erasure-service.js';
+import { RetentionService } from '../privacy/retention-service.js';
+import { UsageService } from '../privacy/usage-service.js';
+import type { RecordingService } from '../privacy/recording-service.js';
+import { recordingService } from './recordings.js';
 import type { DestinationStream } from 'pino';
 
 export interface AppOptions {
@@ -39,6 +47,15 @@ export interface ProvisioningApp extends StoreApp {
   readonly provisioning: ProvisioningService;
   /** CDRs and sealed transcripts: the call path stores transcripts, operators read them. */
   readonly callRecords: CallRecordsService;
+  /** Erasure of one call, one caller, one account (the CLI and the admin API call the same service). */
+  readonly erasure: ErasureService;
+  /** Retention windows applied on demand (`kalem retention run`); the daemon has its own sweeper. */
+  readonly retention: RetentionService;
+  /** Usage reports from the usage table (no content, no caller). */
+  readonly usage: UsageService;
+  /** Recording files: erasure and `kalem calls recording` (decrypt, audited). */
+  readonly recordings: RecordingService;
+  readonly sodium: Sodium;
 }
 
 export const MASTER_CHECK_META = 'master_key_check';
@@ -94,7 +111,46 @@ export async function openProvisioning(opts: AppOptions = {}): Promise<Provision
   const actor = configured.config.audit.actor ?? `cli:${safeUser()}`;
   const provisioning = new ProvisioningService(app.store, keyring, app.clock, actor);
   const callRecords = new CallRecordsService(app.store, keyring, app.clock, actor);
-  return { ...app, keyring, provisioning, callRecords };
+  const partial = { ...app, keyring, provisioning, callRecords, sodium };
+  // Commands unlink erased recording files at once (the daemon's own sweeper unlinks asynchronously).
+  const recordings = recordingService(partial, sodium, actor, true);
+  const erasure = new ErasureService(app.store, keyring, app.clock, actor, recordings);
+  const retention = new RetentionService(app.store, app.clock, actor, recordings);
+  const usage = new UsageService(app.store, app.clock);
+  return { ...partial, erasure, retention, usage, recordings };
+}
+
+/**
+ * `kalem db migrate`: applies pending migrations. Migrations that re-seal stored call data get
+ * the master key when it can be read (and is this database's key); without it, they refuse to
+ * run if there is anything to re-seal, and say so.
+ */
+export async function migrateStore(app: ConfiguredApp): Promise<{ applied: number[]; version: number }> {
+  const path = app.config.store.path;
+  const db = openDatabase({ path, busyTimeoutMs: app.config.store.busy_timeout_ms });
+  try {
+    let keys: MigrationKeys | undefined;
+    const keySource = { file: app.config.keys.master_key_file, credentialsDirectory: app.env.CREDENTIALS_DIRECTORY };
+    let masterKey: Buffer | undefined;
+    try {
+      masterKey = readMasterKey(keySource);
+    } catch (err) {
+      if (!isKalemError(err, 'KALEM_ERR_MASTER_KEY_MISSING')) throw err;
+    }
+    if (masterKey) {
+      const keyring = new Keyring(await sodiumReady(), masterKey);
+      masterKey.fill(0);
+      if (schemaVersion(db) >= 1) {
+        const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(MASTER_CHECK_META) as { value: Buffer } | undefined;
+        if (row && !keyring.verifyMasterCheck(new Uint8Array(row.value))) throw kalemError('KALEM_ERR_MASTER_KEY_MISMATCH', masterKeyPath(keySource).path);
+      }
+      keys = migrationKeys(keyring);
+    }
+    const applied = migrate(db, path, () => new Date(app.clock.now()).toISOString(), keys);
+    return { applied, version: schemaVersion(db) };
+  } finally {
+    db.close();
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Logger } from '../core/logger.js';
 import type { CallTracker, Metrics } from '../api/metrics.js';
 import type { RtpPortAllocator } from '../media/port-allocator.js';
 import type { CallEndReason, IncomingCall } from '../sip/sip-engine.js';
-import type { CallRepository } from '../tenancy/ports.js';
+import type { CdrWriter } from '../tenancy/ports.js';
 import type { Admission } from './admission.js';
 import type { CallRegistry } from './call-registry.js';
 import { AnchoredMedia } from './anchored-media.js';
@@ -24,6 +24,7 @@ import type { RealtimeClient } from '../realtime/realtime-client.js';
 import type { ReconnectPolicy } from '../realtime/reconnect-policy.js';
 import { isRealtimeError } from '../realtime/realtime-error.js';
 import type { TranscriptTurn } from '../tenancy/model.js';
+import type { RecordingWriter } from './recording-writer.js';
 
 /** What realtime agents need beyond the echo's media (absent: realtime agents get 480). */
 export interface RealtimeCallDeps {
@@ -51,7 +52,14 @@ export interface RealtimeCallDeps {
   readonly storeTranscript: (accountId: string, callId: string, turns: TranscriptTurn[]) => void;
   /** An event in the account's audit trail (a refused key, a quota error). */
   readonly audit: (accountId: string, action: string, details: Record<string, unknown>) => void;
+  /** Starts a call's recording for agents that record (absent: recording is off). */
+  readonly startRecording?: CallRecordingStarter;
+  /** The agent's recording announcement (24 kHz PCM16), played before it speaks on recorded calls. */
+  readonly recordingAnnouncement?: (accountId: string, agentId: string) => Int16Array | undefined;
 }
+
+/** Starts one call's recording; null when it could not start (the call goes on without it). */
+export type CallRecordingStarter = (call: { accountId: string; callId: string; codec: { name: string; clockRate: number; payloadType: number } }) => Promise<RecordingWriter | null>;
 
 /** Codecs our Realtime endpoint decodes itself (rtpengine transcodes anything else to one). */
 const REALTIME_CODECS: readonly CodecSpec[] = DEFAULT_CODECS.filter(
@@ -62,7 +70,8 @@ export interface CallSessionDeps {
   clock: Clock;
   log: Logger;
   registry: CallRegistry;
-  cdrs: CallRepository;
+  /** Writes the CDR (the caller is hashed and sealed behind this port). */
+  cdrs: CdrWriter;
   rtp: RtpPortAllocator;
   /** Echo agents ring this long before answering. */
   echoRingMs: number;
@@ -96,6 +105,9 @@ export class CallSession {
   readonly id = newId('call');
   private media: DirectMedia | AnchoredMedia | undefined;
   private bridge: RealtimeBridge | undefined;
+  /** The call's recording, when its agent records: a child closed by finish(). */
+  private recording: RecordingWriter | undefined;
+  private announcement: Int16Array | undefined;
   private maxTimer: TimerHandle | undefined;
   private mediaWatch: TimerHandle | undefined;
   /** A more precise CDR end reason than the SIP one (media-timeout, max-duration). */
@@ -191,6 +203,9 @@ export class CallSession {
       this.call.progress(180);
       if (!(await this.prepareBridge(realtime))) return;
       if (this.ended) return;
+      // An account keeping recordings 0 days gets none, whatever the agent says.
+      if (agent.recording && this.admitted.account.retention.recordingsDays !== 0) await this.startRecording(realtime);
+      if (this.ended) return;
     } else if (this.deps.echoRingMs > 0) {
       this.call.progress(180);
       await new Promise<void>((resolve) => this.deps.clock.setTimer(this.deps.echoRingMs, resolve));
@@ -200,7 +215,13 @@ export class CallSession {
     // 200: an INVITE whose 200 is never ACKed (spoofed from a trunk's address over UDP) gets no
     // conversation on the tenant's key, and its prepared session closes when the call ends (no-ack).
     const bridge = this.bridge;
-    if (bridge) this.call.once('confirmed', () => bridge.start());
+    if (bridge) {
+      this.call.once('confirmed', () => {
+        // Queued ahead of the first words, so the caller hears that the call is recorded first.
+        if (this.announcement) bridge.playPcm(this.announcement);
+        bridge.start();
+      });
+    }
     await this.call.answer(sdp);
     // A CANCEL may cross the 200 OK (drachtio engine): the call ended, nothing more to start.
     if (this.ended) return;
@@ -251,7 +272,8 @@ export class CallSession {
       respondsAfter: (name) => tools.respondsAfter(name),
     };
     const bridge = new RealtimeBridge({
-      agent,
+      // An account keeping transcripts 0 days stores none, so the session asks for none either.
+      agent: account.retention.transcriptsDays === 0 ? { ...agent, storeTranscripts: false } : agent,
       endpoint: leg.rtp,
       codec: codec!.name,
       clock: this.deps.clock,
@@ -297,6 +319,25 @@ export class CallSession {
       }
       this.endWith(503, 'Service Unavailable', `realtime session: ${kind}`, { 'Retry-After': String(this.deps.retryAfterS ?? 30) });
       return false;
+    }
+  }
+
+  /** Opens the recording and taps the endpoint into it; a recording that cannot start is logged, not fatal. */
+  private async startRecording(realtime: RealtimeCallDeps): Promise<void> {
+    const codec = this.media?.negotiatedCodec;
+    if (!realtime.startRecording || !codec) return;
+    const writer = await realtime.startRecording({ accountId: this.admitted.account.id, callId: this.id, codec });
+    if (writer === null) return;
+    if (this.ended) {
+      void writer.close();
+      return;
+    }
+    this.recording = writer;
+    (this.media!.endpoint as RealtimeLeg).rtp.setTap(writer);
+    try {
+      this.announcement = realtime.recordingAnnouncement?.(this.admitted.account.id, this.admitted.agent.id);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'recording announcement not loaded');
     }
   }
 
@@ -465,7 +506,13 @@ export class CallSession {
     const bridge = this.bridge;
     const realtime = bridge?.summary();
     const transcript = bridge?.transcript() ?? [];
-    void this.scope.close().then(this.closedAllResolve);
+    const rec = this.recording?.summary();
+    // What the CDR can say at hang-up; the recording's own row has the final word (its last write).
+    const recording = rec && { status: rec.status === 'failed' ? 'failed' : 'recorded', failure: rec.failure, seconds: rec.seconds };
+    // The scope closes the Realtime bridge and clients; the recording is closed beside it, and
+    // "everything closed" waits for both.
+    const recordingClosed = this.recording?.close().catch((err: Error) => this.log.warn({ err: err.message }, 'recording close failed'));
+    void Promise.all([this.scope.close(), recordingClosed]).then(() => this.closedAllResolve());
     this.releaseMedia();
     this.deps.registry.remove(this.id);
     if (stats) this.mediaMetrics.report(stats);
@@ -480,7 +527,7 @@ export class CallSession {
         endedAt: new Date(now).toISOString(),
         endReason: this.endCause ?? reason,
         hangupBy: this.hangupBy,
-        details: { ...(stats ? { media: stats } : {}), ...(realtime ? { realtime } : {}), ...(this.refusal ? { refusal: this.refusal } : {}) },
+        details: { ...(stats ? { media: stats } : {}), ...(realtime ? { realtime } : {}), ...(this.refusal ? { refusal: this.refusal } : {}), ...(recording ? { recording } : {}) },
       });
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'CDR update failed');

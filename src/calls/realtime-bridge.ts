@@ -25,6 +25,7 @@ import { PlayoutLedger } from '../realtime/barge-in.js';
 import type { RealtimeClient, ToolCall } from '../realtime/realtime-client.js';
 import { RealtimeError, isRealtimeError } from '../realtime/realtime-error.js';
 import { reconnectWithPolicy, type ReconnectPolicy } from '../realtime/reconnect-policy.js';
+import { UsageMeter, type TokenUsage } from '../privacy/usage-meter.js';
 import { buildSessionConfig, firstWordsResponse, type RealtimeSessionConfig } from '../realtime/session-config.js';
 import type { Agent, TranscriptTurn } from '../tenancy/model.js';
 import { TranscriptRecorder } from './transcript-recorder.js';
@@ -87,6 +88,8 @@ export interface BridgeSummary {
   appendedBytes: number;
   /** Server code of a fatal failed response (insufficient_quota…), or null. */
   failedWith: string | null;
+  /** Token counts summed over every response.done (for the call's usage row). */
+  tokens: TokenUsage;
 }
 
 /** Model frames converted ahead of the pacer: enough to ride out a late tick, few enough that a barge-in wastes little. */
@@ -131,6 +134,7 @@ export class RealtimeBridge {
   private activeResponse: string | null = null;
   private respondWhenIdle = false;
   private readonly stats = { bargeIns: 0, reconnects: 0, framesUp: 0, framesDown: 0, dropped: 0, appendedBytes: 0 };
+  private readonly usage = new UsageMeter();
   private readonly toolLog: BridgeSummary['toolCalls'] = [];
 
   constructor(private readonly deps: RealtimeBridgeDeps) {
@@ -195,6 +199,7 @@ export class RealtimeBridge {
       framesDroppedWhileReconnecting: this.stats.dropped,
       appendedBytes: this.stats.appendedBytes,
       failedWith: this.failedWith,
+      tokens: this.usage.toJSON(),
     };
   }
 
@@ -290,6 +295,7 @@ export class RealtimeBridge {
       this.activeResponse = ev.response.id ?? null;
     });
     client.on('response.done', (ev) => {
+      this.usage.add(ev.response.usage);
       if (this.activeResponse === ev.response.id) this.activeResponse = null;
       const failure = ev.response.status === 'failed' ? ev.response.status_details?.error?.code : undefined;
       if (failure !== undefined && FATAL_RESPONSE_CODES.has(failure)) {

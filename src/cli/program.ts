@@ -12,6 +12,9 @@ import { numberCommand } from './commands/number.js';
 import { secretCommand } from './commands/secret.js';
 import { serveCommand } from './commands/serve.js';
 import { trunkCommand } from './commands/trunk.js';
+import { tokenCommand } from './commands/token.js';
+import { retentionCommand } from './commands/retention.js';
+import { usageCommand } from './commands/usage.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -37,6 +40,9 @@ export function buildProgram(): Command {
     doctorCommand(),
     auditCommand(),
     callsCommand(),
+    tokenCommand(),
+    retentionCommand(),
+    usageCommand(),
   ]) {
     program.addCommand(sub);
   }

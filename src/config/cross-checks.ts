@@ -24,5 +24,13 @@ export function crossFieldProblems(config: KalemConfig): string[] {
     }
     if (url.searchParams.has('model')) problems.push('realtime.base_url: leave out ?model=; each agent\'s model is added per call');
   }
+  const api = config.api;
+  if (api.port !== -1 && !/^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/.test(api.listen_address)) {
+    // Bearer tokens and tenant data never cross a network in clear.
+    problems.push(`api.listen_address: plain HTTP listens only on loopback (127.0.0.1, ::1), got ${api.listen_address}; use https_port with tls_cert_file and tls_key_file`);
+  }
+  if ((api.tls_cert_file === null) !== (api.tls_key_file === null)) {
+    problems.push('api.tls_cert_file and api.tls_key_file are set together or not at all');
+  }
   return problems;
 }

@@ -107,9 +107,23 @@ export const CONFIG_SCHEMA = {
   },
   api: {
     $doc:
-      'Health and metrics over HTTP (/healthz, /metrics). Loopback only by default: exposing it further needs a reverse proxy with authentication.',
-    listen_address: str('127.0.0.1', 'Address of the health/metrics listener.'),
-    port: int(9090, 'Port of the health/metrics listener (-1 = disabled, 0 = any free port).', { min: -1, max: 65535 }),
+      'The HTTP side: /healthz, /metrics and the admin API (/v1, bearer tokens from `kalem token create`). Plain HTTP listens on ' +
+      'loopback only; anything beyond the machine needs the HTTPS listener (TLS 1.2+, ECDHE with AEAD ciphers, 1.3 preferred).',
+    listen_address: str('127.0.0.1', 'Address of the plain HTTP listener; must be a loopback address (127.x.x.x, ::1).'),
+    port: int(9090, 'Port of the plain HTTP listener (-1 = disabled, 0 = any free port).', { min: -1, max: 65535 }),
+    https_address: str('0.0.0.0', 'Address of the HTTPS listener.'),
+    https_port: int(9443, 'Port of the HTTPS listener (-1 = disabled, 0 = any free port). It listens only when tls_cert_file and tls_key_file are set.', {
+      min: -1,
+      max: 65535,
+    }),
+    tls_cert_file: optStr('PEM certificate chain for the HTTPS listener; re-read on SIGHUP.'),
+    tls_key_file: optStr('PEM private key for the HTTPS listener; re-read on SIGHUP.'),
+    ops_require_token: bool(false, '/healthz and /metrics need an operator token with scope metrics:read (on both listeners).'),
+    body_limit_bytes: int(1_048_576, 'Largest request body; larger ones get 413.', { min: 1024, max: 67_108_864 }),
+    rate_limit_per_minute: int(600, 'Requests one API token may make per minute; more get 429.', { min: 1 }),
+    auth_failures_per_minute: int(20, 'Failed authentications one source address may make per minute before all its requests get 429 for the rest of the minute.', {
+      min: 1,
+    }),
   },
   rtpengine: {
     $doc:

@@ -54,6 +54,10 @@ export const ERRORS = {
     kind: 'failure',
     message: 'database %s is at schema version %s, expected %s; run `kalem db migrate`',
   },
+  KALEM_ERR_DB_NEEDS_KEY: {
+    kind: 'failure',
+    message: 'this migration re-seals stored call data and needs the master key (%s); run `kalem db migrate` where the key is readable',
+  },
   KALEM_ERR_DB_OPEN: { kind: 'failure', message: 'cannot open database %s: %s' },
   KALEM_ERR_DB_CORRUPT: {
     kind: 'failure',
@@ -76,6 +80,15 @@ export const ERRORS = {
     kind: 'failure',
     message: 'the transcript of call %s in account %s does not open: it was tampered with, or copied from another call or account',
   },
+  KALEM_ERR_NO_RECORDING: { kind: 'failure', message: 'call %s in account %s has no stored recording (its agent does not record, or it was erased)' },
+  KALEM_ERR_RECORDING_TAMPERED: {
+    kind: 'failure',
+    message: 'the recording of call %s in account %s does not open: it was tampered with, or belongs to another call or account; nothing was written',
+  },
+  KALEM_ERR_RECORDING_TRUNCATED: {
+    kind: 'failure',
+    message: 'the recording of call %s in account %s is truncated: it ends before its final chunk (%s); nothing was written',
+  },
   KALEM_ERR_DUPLICATE: { kind: 'failure', message: '%s' },
   KALEM_ERR_NUMBER_TAKEN: {
     kind: 'failure',
@@ -83,6 +96,14 @@ export const ERRORS = {
   },
   KALEM_ERR_IN_USE: { kind: 'failure', message: '%s' },
   KALEM_ERR_SECRET_INPUT: { kind: 'usage', message: '%s' },
+  // Admin API (src/api): each maps to an HTTP status in src/api/problem.ts.
+  KALEM_ERR_UNAUTHENTICATED: { kind: 'failure', message: '%s' },
+  KALEM_ERR_FORBIDDEN: { kind: 'failure', message: '%s' },
+  KALEM_ERR_RATE_LIMITED: { kind: 'failure', message: '%s' },
+  KALEM_ERR_NOT_FOUND: { kind: 'failure', message: '%s' },
+  KALEM_ERR_BODY_TOO_LARGE: { kind: 'usage', message: '%s' },
+  KALEM_ERR_INTERNAL: { kind: 'failure', message: 'internal error; the daemon log has the details (request %s)' },
+  KALEM_ERR_UNKNOWN_TOKEN: { kind: 'failure', message: 'no active API token %s; list them with `kalem token list`' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

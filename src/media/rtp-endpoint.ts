@@ -68,6 +68,15 @@ export interface RtpEndpointSink {
   beforeSend?(nowMs: number): void;
 }
 
+/**
+ * A read-only tap on the audio (a call's recording): frames as delivered to the sink, packets as
+ * they left. It must not block: it is called on the packet and tick paths.
+ */
+export interface RtpTap {
+  inbound(frame: InboundFrame): void;
+  outbound(payloadType: number, payload: Uint8Array, sentMs: number): void;
+}
+
 export interface RtpEndpointOptions {
   readonly frameClock: FrameClock;
   /** Monotonic milliseconds; default performance.now. */
@@ -103,6 +112,7 @@ export class RtpEndpoint {
   private pacer: Pacer | null = null;
   private readonly dtmf = new DtmfReceiver();
   private sink: RtpEndpointSink | null = null;
+  private tap: RtpTap | null = null;
   private detachClock: (() => void) | null = null;
   private lastHeardAt: number;
   private lastFrameAt: number | null = null;
@@ -124,6 +134,11 @@ export class RtpEndpoint {
   /** Where inbound frames, key presses and sent packets are reported. */
   setSink(sink: RtpEndpointSink): void {
     this.sink = sink;
+  }
+
+  /** Attaches (or with null, detaches) a tap on both directions of audio. */
+  setTap(tap: RtpTap | null): void {
+    this.tap = tap;
   }
 
   /**
@@ -212,6 +227,7 @@ export class RtpEndpoint {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.tap = null;
     this.detachClock?.();
     this.detachClock = null;
     this.pacer?.flush();
@@ -260,7 +276,9 @@ export class RtpEndpoint {
 
   private deliver(frame: ReorderFrame, atMs: number): void {
     this.lastFrameAt = atMs;
-    this.sink?.onFrame(frame.kind === 'silence' ? { kind: 'silence', payload: null, samples: frame.samples, arrivalMs: atMs } : { kind: 'audio', payload: frame.payload, arrivalMs: atMs });
+    const inbound: InboundFrame = frame.kind === 'silence' ? { kind: 'silence', payload: null, samples: frame.samples, arrivalMs: atMs } : { kind: 'audio', payload: frame.payload, arrivalMs: atMs };
+    this.sink?.onFrame(inbound);
+    this.tap?.inbound(inbound);
   }
 
   /** The shared 20 ms tick: paced output, lost-slot concealment, silence fill. */
@@ -276,6 +294,7 @@ export class RtpEndpoint {
       this.socket.send(writeRtp(p), target.port, target.address);
       this.counters.sent++;
       this.sink?.onSent?.(p, nowMs);
+      this.tap?.outbound(p.payloadType, p.payload, nowMs);
     }
     const reorder = this.reorder!;
     const concealed = reorder.takeOverdue(nowMs);
@@ -285,7 +304,9 @@ export class RtpEndpoint {
     if (leg.receiving && this.lastFrameAt !== null && nowMs - this.lastFrameAt >= fillAfter && reorder.heldPackets === 0) {
       this.counters.silenceFilled++;
       // lastFrameAt moves by one frame, so exactly one silence frame goes per tick.
-      this.sink?.onFrame({ kind: 'silence', payload: null, arrivalMs: nowMs });
+      const fill: InboundFrame = { kind: 'silence', payload: null, arrivalMs: nowMs };
+      this.sink?.onFrame(fill);
+      this.tap?.inbound(fill);
       this.lastFrameAt = nowMs - fillAfter + this.options.frameClock.frameMs;
     }
   }

@@ -40,7 +40,11 @@ export interface SessionConfigOptions {
    * the session falls back to PCM16 at 24 kHz.
    */
   readonly carrierCodec?: CarrierCodec | null;
-  /** Transcription of the caller's speech; null turns it off. Default gpt-4o-mini-transcribe. */
+  /**
+   * Transcription of the caller's speech; null turns it off. Default: gpt-4o-mini-transcribe when
+   * the agent stores transcripts, and none when it does not (data minimisation: OpenAI is not
+   * asked to produce text nobody keeps).
+   */
   readonly transcription?: AudioTranscription | null;
   /** Whether the model gets the send_dtmf tool (IVR navigation). Default true. */
   readonly sendDtmf?: boolean;
@@ -138,7 +142,7 @@ export function toolsFor(agent: Pick<Agent, 'tools'>, sendDtmf = true): Realtime
 
 export function buildSessionConfig(agent: Agent, options: SessionConfigOptions = {}): RealtimeSessionConfig {
   const format = audioFormatFor(agent, options.carrierCodec ?? null);
-  const transcription = options.transcription === undefined ? DEFAULT_TRANSCRIPTION : options.transcription;
+  const transcription = options.transcription === undefined ? (agent.storeTranscripts ? DEFAULT_TRANSCRIPTION : null) : options.transcription;
   const tools = toolsFor(agent, options.sendDtmf ?? true);
   const session: RealtimeSessionConfig = {
     type: 'realtime',

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { kalemError } from '../core/errors.js';
-import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations.js';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS, type MigrationKeys } from './migrations.js';
 
 export type Db = Database.Database;
 
@@ -16,6 +16,8 @@ export interface OpenOptions {
  * Opens the database with the settings every connection needs: WAL (readers never block the
  * writer), foreign keys on (SQLite's default is off), a busy timeout, and synchronous=NORMAL which
  * is durable across process crashes in WAL mode. New files are created mode 0600.
+ * A writing connection runs with secure_delete: deleted rows and freed pages are overwritten with
+ * zeros, so an erased secret, transcript or wrapped key does not linger in free space.
  */
 export function openDatabase(opts: OpenOptions): Db {
   let db: Db;
@@ -32,6 +34,7 @@ export function openDatabase(opts: OpenOptions): Db {
   }
   db.pragma(`busy_timeout = ${Math.trunc(opts.busyTimeoutMs)}`);
   if (!opts.readonly) db.pragma('journal_mode = WAL');
+  if (!opts.readonly) db.pragma('secure_delete = ON');
   db.pragma('foreign_keys = ON');
   db.pragma('synchronous = NORMAL');
   return db;
@@ -51,8 +54,12 @@ export function assertNotNewer(db: Db, path: string): number {
   return v;
 }
 
-/** Applies pending migrations, each in its own transaction. Returns the versions applied. */
-export function migrate(db: Db, path: string, now: () => string): number[] {
+/**
+ * Applies pending migrations, each in its own transaction. Returns the versions applied. `keys`
+ * (the master key's services) is needed only by migrations that re-seal data, and only when there
+ * is data to re-seal; without it such a migration stops the run with KALEM_ERR_DB_NEEDS_KEY.
+ */
+export function migrate(db: Db, path: string, now: () => string, keys?: MigrationKeys): number[] {
   assertNotNewer(db, path);
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`);
@@ -60,11 +67,14 @@ export function migrate(db: Db, path: string, now: () => string): number[] {
   for (const m of MIGRATIONS) {
     if (m.version <= schemaVersion(db)) continue;
     db.transaction(() => {
-      db.exec(m.sql);
+      if (m.sql !== '') db.exec(m.sql);
+      m.run?.(db, keys);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, now());
     }).immediate();
     applied.push(m.version);
   }
+  // Data re-sealed by a migration leaves its old form in the WAL until it is checkpointed.
+  if (applied.length > 0) db.pragma('wal_checkpoint(TRUNCATE)');
   return applied;
 }
 

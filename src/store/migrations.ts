@@ -3,10 +3,28 @@
  * `schema_migrations`. Never edit a migration that has shipped: add the next number.
  * Kept as TypeScript strings (not .sql files) so the built dist/ needs no asset copying.
  */
+import type Database from 'better-sqlite3';
+import { kalemError } from '../core/errors.js';
+
 export interface Migration {
   readonly version: number;
   readonly name: string;
   readonly sql: string;
+  /**
+   * A step that needs more than SQL (re-sealing data under new keys), run after `sql` in the same
+   * transaction. It gets the master key's services when the caller could load the key; it must
+   * refuse (throw) when it has rows to convert and no keys. Idempotent: it selects only rows
+   * still in the old form.
+   */
+  readonly run?: (db: Database.Database, keys: MigrationKeys | undefined) => void;
+}
+
+/** What a crypto migration needs from the keyring, over plain bytes (store/ never imports crypto/). */
+export interface MigrationKeys {
+  /** A transcript sealed directly under the account key (schema 2), re-sealed under a data key of its own. */
+  transcriptToDataKey(accountId: string, wrappedAccountKey: Uint8Array, callId: string, legacySealed: Uint8Array): { wrappedKey: Uint8Array; sealed: Uint8Array };
+  /** A caller From URI stored in clear (schema 2): its keyed hash and sealed form. */
+  sealCaller(accountId: string, wrappedAccountKey: Uint8Array, callId: string, fromUri: string): { hash: Uint8Array; sealed: Uint8Array };
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -134,6 +152,141 @@ CREATE TABLE call_transcripts (
   PRIMARY KEY (account_id, call_id),
   FOREIGN KEY (account_id, call_id) REFERENCES calls(account_id, id) ON DELETE CASCADE
 ) STRICT;
+`,
+  },
+  {
+    version: 3,
+    name: 'data_keys_usage',
+    sql: `
+-- A transcript gets a data key of its own, wrapped by the account key. NULL only for transcripts
+-- written by schema 2 (sealed directly under the account key) until migration 4 converts them.
+ALTER TABLE call_transcripts ADD COLUMN wrapped_key BLOB;
+
+-- The caller, never in clear: a keyed hash (per account) to find a caller's calls, and the From
+-- URI sealed under the account key for the operator.
+ALTER TABLE calls ADD COLUMN caller_hash BLOB;
+ALTER TABLE calls ADD COLUMN caller_sealed BLOB;
+CREATE INDEX calls_caller ON calls(account_id, caller_hash) WHERE caller_hash IS NOT NULL;
+CREATE INDEX call_transcripts_created ON call_transcripts(account_id, created_at);
+
+-- Usage, apart from content: one row per call, no caller, no content, no foreign key, so erasing
+-- a call's content, sweeping its CDR or deleting its account leaves the billing trail whole.
+CREATE TABLE call_usage (
+  call_id              TEXT PRIMARY KEY,
+  account_id           TEXT NOT NULL,
+  agent_id             TEXT,
+  number_e164          TEXT,
+  started_at           TEXT NOT NULL,
+  billable_seconds     INTEGER NOT NULL DEFAULT 0 CHECK (billable_seconds >= 0),
+  model_audio_in_ms    INTEGER NOT NULL DEFAULT 0 CHECK (model_audio_in_ms >= 0),
+  model_audio_out_ms   INTEGER NOT NULL DEFAULT 0 CHECK (model_audio_out_ms >= 0),
+  input_tokens         INTEGER NOT NULL DEFAULT 0 CHECK (input_tokens >= 0),
+  output_tokens        INTEGER NOT NULL DEFAULT 0 CHECK (output_tokens >= 0),
+  input_audio_tokens   INTEGER NOT NULL DEFAULT 0 CHECK (input_audio_tokens >= 0),
+  output_audio_tokens  INTEGER NOT NULL DEFAULT 0 CHECK (output_audio_tokens >= 0),
+  input_text_tokens    INTEGER NOT NULL DEFAULT 0 CHECK (input_text_tokens >= 0),
+  output_text_tokens   INTEGER NOT NULL DEFAULT 0 CHECK (output_text_tokens >= 0),
+  cached_tokens        INTEGER NOT NULL DEFAULT 0 CHECK (cached_tokens >= 0)
+) STRICT;
+CREATE INDEX call_usage_account_started ON call_usage(account_id, started_at);
+CREATE INDEX call_usage_started ON call_usage(started_at);
+
+-- Recordings (off by default, per agent). The audio is in a file, encrypted with secretstream
+-- under the recording's own data key; this row holds that key, wrapped by the account key.
+-- Deleting the row destroys the key: whatever of the file lingers cannot be opened.
+ALTER TABLE agents ADD COLUMN record_calls INTEGER NOT NULL DEFAULT 0 CHECK (record_calls IN (0, 1));
+CREATE TABLE agent_announcements (
+  account_id  TEXT NOT NULL,
+  agent_id    TEXT NOT NULL,
+  pcm24k      BLOB NOT NULL,
+  PRIMARY KEY (account_id, agent_id),
+  FOREIGN KEY (account_id, agent_id) REFERENCES agents(account_id, id) ON DELETE CASCADE
+) STRICT;
+CREATE TABLE call_recordings (
+  account_id   TEXT NOT NULL,
+  call_id      TEXT NOT NULL,
+  wrapped_key  BLOB NOT NULL,
+  file         TEXT NOT NULL,
+  status       TEXT NOT NULL CHECK (status IN ('recording', 'complete', 'failed')),
+  failure      TEXT,
+  bytes        INTEGER NOT NULL DEFAULT 0,
+  created_at   TEXT NOT NULL,
+  PRIMARY KEY (account_id, call_id),
+  FOREIGN KEY (account_id, call_id) REFERENCES calls(account_id, id) ON DELETE CASCADE
+) STRICT;
+CREATE INDEX call_recordings_created ON call_recordings(account_id, created_at);
+`,
+  },
+  {
+    version: 4,
+    name: 'seal_legacy_call_data',
+    // The conversion runs first (run); this SQL then makes the new form the only one possible.
+    sql: '',
+    run(db, keys) {
+      const legacyTranscripts = db
+        .prepare(
+          `SELECT t.account_id, t.call_id, t.sealed, a.wrapped_key FROM call_transcripts t JOIN accounts a ON a.id = t.account_id
+           WHERE t.wrapped_key IS NULL`,
+        )
+        .all() as Array<{ account_id: string; call_id: string; sealed: Buffer; wrapped_key: Buffer }>;
+      const clearCallers = db
+        .prepare(`SELECT c.account_id, c.id, c.from_uri, a.wrapped_key FROM calls c JOIN accounts a ON a.id = c.account_id WHERE c.from_uri IS NOT NULL`)
+        .all() as Array<{ account_id: string; id: string; from_uri: string; wrapped_key: Buffer }>;
+      if ((legacyTranscripts.length > 0 || clearCallers.length > 0) && keys === undefined) {
+        throw kalemError(
+          'KALEM_ERR_DB_NEEDS_KEY',
+          `${legacyTranscripts.length} transcript(s) and ${clearCallers.length} caller number(s) must be re-sealed`,
+        );
+      }
+      const putTranscript = db.prepare('UPDATE call_transcripts SET wrapped_key = ?, sealed = ? WHERE account_id = ? AND call_id = ?');
+      for (const r of legacyTranscripts) {
+        const t = keys!.transcriptToDataKey(r.account_id, new Uint8Array(r.wrapped_key), r.call_id, new Uint8Array(r.sealed));
+        putTranscript.run(Buffer.from(t.wrappedKey), Buffer.from(t.sealed), r.account_id, r.call_id);
+      }
+      const putCaller = db.prepare('UPDATE calls SET caller_hash = ?, caller_sealed = ?, from_uri = NULL WHERE account_id = ? AND id = ?');
+      for (const r of clearCallers) {
+        const c = keys!.sealCaller(r.account_id, new Uint8Array(r.wrapped_key), r.id, r.from_uri);
+        putCaller.run(Buffer.from(c.hash), Buffer.from(c.sealed), r.account_id, r.id);
+      }
+      // The clear column goes; the transcript table is rebuilt so a data key is required.
+      db.exec(`
+ALTER TABLE calls DROP COLUMN from_uri;
+CREATE TABLE call_transcripts_v4 (
+  account_id   TEXT NOT NULL,
+  call_id      TEXT NOT NULL,
+  wrapped_key  BLOB NOT NULL,
+  sealed       BLOB NOT NULL,
+  created_at   TEXT NOT NULL,
+  PRIMARY KEY (account_id, call_id),
+  FOREIGN KEY (account_id, call_id) REFERENCES calls(account_id, id) ON DELETE CASCADE
+) STRICT;
+INSERT INTO call_transcripts_v4 (account_id, call_id, wrapped_key, sealed, created_at)
+  SELECT account_id, call_id, wrapped_key, sealed, created_at FROM call_transcripts;
+DROP TABLE call_transcripts;
+ALTER TABLE call_transcripts_v4 RENAME TO call_transcripts;
+CREATE INDEX call_transcripts_created ON call_transcripts(account_id, created_at);
+`);
+    },
+  },
+  {
+    version: 6,
+    name: 'api_tokens',
+    sql: `
+-- Admin API bearer tokens. Only SHA-256 of the token is stored (256 random bits: see
+-- src/api/tokens/token-secret.ts). account_id NULL = an operator token; an account's tokens go
+-- with the account. Revoked tokens stay (revoked_at set) so the audit trail's actor ids resolve.
+CREATE TABLE api_tokens (
+  id            TEXT PRIMARY KEY,
+  name          TEXT NOT NULL,
+  account_id    TEXT REFERENCES accounts(id) ON DELETE CASCADE,
+  scopes        TEXT NOT NULL,
+  token_hash    BLOB NOT NULL UNIQUE CHECK (length(token_hash) = 32),
+  created_at    TEXT NOT NULL,
+  expires_at    TEXT,
+  revoked_at    TEXT,
+  last_used_at  TEXT
+) STRICT;
+CREATE UNIQUE INDEX api_tokens_active_name ON api_tokens(name) WHERE revoked_at IS NULL;
 `,
   },
 ];

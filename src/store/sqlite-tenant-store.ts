@@ -9,6 +9,8 @@ import { SqliteNumberRepository } from './repositories/numbers.js';
 import { SqliteSecretRepository } from './repositories/secrets.js';
 import { SqliteTranscriptRepository } from './repositories/transcripts.js';
 import { SqliteTrunkRepository } from './repositories/trunks.js';
+import { SqliteUsageRepository } from './repositories/usage.js';
+import { SqliteRecordingRepository } from './repositories/recordings.js';
 
 /** The TenantStore port over one better-sqlite3 connection. */
 export class SqliteTenantStore implements TenantStore {
@@ -20,6 +22,8 @@ export class SqliteTenantStore implements TenantStore {
   readonly audit;
   readonly calls;
   readonly transcripts;
+  readonly usage;
+  readonly recordings;
 
   constructor(readonly db: Db) {
     const cached = withStatementCache(db);
@@ -31,11 +35,18 @@ export class SqliteTenantStore implements TenantStore {
     this.audit = new SqliteAuditRepository(cached);
     this.calls = new SqliteCallRepository(cached);
     this.transcripts = new SqliteTranscriptRepository(cached);
+    this.usage = new SqliteUsageRepository(cached);
+    this.recordings = new SqliteRecordingRepository(cached);
   }
 
   transaction<T>(fn: () => T): T {
     // IMMEDIATE takes the write lock up front, so two writers never deadlock upgrading a read lock.
     return this.db.transaction(fn).immediate();
+  }
+
+  flushErased(): { busy: boolean } {
+    const [r] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number; log: number; checkpointed: number }>;
+    return { busy: (r?.busy ?? 0) !== 0 };
   }
 
   getMeta(key: string): Uint8Array | undefined {

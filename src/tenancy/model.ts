@@ -65,6 +65,8 @@ export interface Agent {
   readonly firstWords: string | null;
   readonly maxCallSeconds: number;
   readonly storeTranscripts: boolean;
+  /** Record both directions of its calls (stereo WAV, encrypted while written). Off by default. */
+  readonly recording: boolean;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -131,6 +133,8 @@ export interface CallRecord extends CallRecordSummary {
   readonly details: Record<string, unknown>;
   /** Whether a sealed transcript is stored for the call (its content is read only through the service). */
   readonly hasTranscript: boolean;
+  /** Whether an encrypted recording is stored for the call. */
+  readonly hasRecording: boolean;
 }
 
 export type TranscriptRole = 'caller' | 'agent' | 'dtmf' | 'tool';
@@ -145,6 +149,58 @@ export interface TranscriptTurn {
   readonly truncated?: boolean;
 }
 
+/** Token counts of one call, summed over every `response.done` the model sent. */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  inputAudioTokens: number;
+  outputAudioTokens: number;
+  inputTextTokens: number;
+  outputTextTokens: number;
+  cachedTokens: number;
+}
+
+export const NO_TOKENS: Readonly<TokenUsage> = Object.freeze({
+  inputTokens: 0,
+  outputTokens: 0,
+  inputAudioTokens: 0,
+  outputAudioTokens: 0,
+  inputTextTokens: 0,
+  outputTextTokens: 0,
+  cachedTokens: 0,
+});
+
+/**
+ * One call's usage, apart from its content: what billing needs and nothing more. No caller, no
+ * transcript; kept when the call's content is erased, its CDR swept or its account deleted.
+ */
+export interface UsageRecord {
+  readonly callId: string;
+  readonly accountId: string;
+  readonly agentId: string | null;
+  /** The number dialled (the tenant's own number), not the caller's. */
+  readonly numberE164: string | null;
+  readonly startedAt: string;
+  /** Whole seconds from answer to end, rounded up; 0 for calls never answered. */
+  readonly billableSeconds: number;
+  /** Caller audio sent to the model, and model audio played to the caller. */
+  readonly modelAudioInMs: number;
+  readonly modelAudioOutMs: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly inputAudioTokens: number;
+  readonly outputAudioTokens: number;
+  readonly inputTextTokens: number;
+  readonly outputTextTokens: number;
+  readonly cachedTokens: number;
+}
+
+/** Usage totals of one account over a period. */
+export interface UsageTotals extends Omit<UsageRecord, 'callId' | 'agentId' | 'numberE164' | 'startedAt'> {
+  readonly account: string | null;
+  readonly calls: number;
+}
+
 export const DEFAULT_AGENT = {
   kind: 'realtime' as AgentKind,
   model: 'gpt-realtime',
@@ -156,4 +212,5 @@ export const DEFAULT_AGENT = {
   firstWords: null as string | null,
   maxCallSeconds: 3600,
   storeTranscripts: true,
+  recording: false,
 };

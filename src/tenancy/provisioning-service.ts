@@ -109,11 +109,18 @@ export class ProvisioningService {
       this.store.accounts.delete(a.id);
       this.audit(a.id, 'account.delete', a.id, { name: a.name });
     });
+    // The wrapped key and everything sealed under it were zeroed by secure_delete; checkpointing
+    // removes their older copies from the WAL.
+    this.store.flushErased();
   }
 
   // ── agents ────────────────────────────────────────────────────────────────
 
-  createAgent(accountRef: string, input: Partial<AgentFields> & { name: string }): Agent {
+  /**
+   * `extras.recordingAnnouncement`: the prompt played before the agent speaks on recorded calls
+   * (mono PCM16, 24 kHz), stored in the same transaction as the agent.
+   */
+  createAgent(accountRef: string, input: Partial<AgentFields> & { name: string }, extras: AgentExtras = {}): Agent {
     checkName('agent', input.name);
     const fields = checkAgent({ ...DEFAULT_AGENT, ...input });
     return this.store.transaction(() => {
@@ -123,7 +130,8 @@ export class ProvisioningService {
       }
       const id = newId('agt');
       this.store.agents.insert(a.id, id, fields, this.at());
-      this.audit(a.id, 'agent.create', id, { name: input.name, kind: fields.kind });
+      if (extras.recordingAnnouncement) this.store.agents.setAnnouncement(a.id, id, checkAnnouncement(extras.recordingAnnouncement));
+      this.audit(a.id, 'agent.create', id, { name: input.name, kind: fields.kind, ...(extras.recordingAnnouncement ? { recordingAnnouncement: true } : {}) });
       return this.store.agents.get(a.id, id)!;
     });
   }
@@ -139,7 +147,7 @@ export class ProvisioningService {
     return this.store.agents.list(this.account(accountRef).id);
   }
 
-  updateAgent(accountRef: string, agentRef: string, patch: Partial<AgentFields>): Agent {
+  updateAgent(accountRef: string, agentRef: string, patch: Partial<AgentFields>, extras: AgentExtras = {}): Agent {
     if (patch.name !== undefined) checkName('agent', patch.name);
     return this.store.transaction(() => {
       const cur = this.agent(accountRef, agentRef);
@@ -151,7 +159,10 @@ export class ProvisioningService {
       void updatedAt;
       const fields = checkAgent({ ...curFields, ...patch });
       this.store.agents.update(accountId, id, fields, this.at());
-      this.audit(accountId, 'agent.update', id, { fields: Object.keys(patch) });
+      if (extras.recordingAnnouncement !== undefined) {
+        this.store.agents.setAnnouncement(accountId, id, extras.recordingAnnouncement === null ? null : checkAnnouncement(extras.recordingAnnouncement));
+      }
+      this.audit(accountId, 'agent.update', id, { fields: [...Object.keys(patch), ...(extras.recordingAnnouncement !== undefined ? ['recordingAnnouncement'] : [])] });
       return this.store.agents.get(accountId, id)!;
     });
   }
@@ -311,6 +322,7 @@ export class ProvisioningService {
       if (this.store.secrets.deleteAll(a.id, name) === 0) throw kalemError('KALEM_ERR_UNKNOWN_SECRET', name, a.name);
       this.audit(a.id, 'secret.delete', name, {});
     });
+    this.store.flushErased();
   }
 
   /**
@@ -330,6 +342,12 @@ export class ProvisioningService {
     return this.store.audit.list(accountId === undefined ? { limit } : { accountId, limit });
   }
 
+  /** A page of the audit trail, newest first, below `beforeId` (for the admin API's cursor). */
+  auditPage(accountRef: string | undefined, limit: number, beforeId?: number): AuditEntry[] {
+    const accountId = accountRef === undefined ? undefined : this.account(accountRef).id;
+    return this.store.audit.page({ limit, ...(accountId !== undefined ? { accountId } : {}), ...(beforeId !== undefined ? { beforeId } : {}) });
+  }
+
   // ── internals ─────────────────────────────────────────────────────────────
 
   private writeSecret(accountRef: string, name: string, value: Uint8Array, mode: 'set' | 'rotate'): SecretInfo {
@@ -341,7 +359,7 @@ export class ProvisioningService {
       if (value.length > MAX_SECRET_BYTES) {
         throw kalemError('KALEM_ERR_SECRET_INPUT', `the secret value is over ${MAX_SECRET_BYTES} bytes; nothing was stored`);
       }
-      return this.store.transaction(() => {
+      const info = this.store.transaction(() => {
         const a = this.account(accountRef);
         const cur = this.store.secrets.latest(a.id, name);
         if (mode === 'set' && cur) {
@@ -355,6 +373,9 @@ export class ProvisioningService {
         this.audit(a.id, `secret.${mode}`, name, { version });
         return { accountId: a.id, name, version, createdAt: at };
       });
+      // A rotated-out version was zeroed by secure_delete; its older copies leave the WAL here.
+      if (info.version > 1) this.store.flushErased();
+      return info;
     } finally {
       this.vault.wipe(value);
     }
@@ -393,6 +414,21 @@ function checkLimit(n: number | null): number | null {
     throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `a call limit is a whole number of at least 1 (got ${n})`);
   }
   return n;
+}
+
+export interface AgentExtras {
+  /** Mono PCM16 at 24 kHz; null removes it (update only). */
+  recordingAnnouncement?: Int16Array | null;
+}
+
+/** At most 30 s: a consent notice, not a programme. */
+const MAX_ANNOUNCEMENT_SAMPLES = 30 * 24_000;
+
+function checkAnnouncement(pcm: Int16Array): Int16Array {
+  if (pcm.length === 0 || pcm.length > MAX_ANNOUNCEMENT_SAMPLES) {
+    throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `a recording announcement is 0 to 30 s of audio (got ${(pcm.length / 24_000).toFixed(1)} s)`);
+  }
+  return pcm;
 }
 
 function checkAgent(f: AgentFields): AgentFields {

@@ -27,7 +27,7 @@ import type {
   ReinviteHandler,
   RejectOptions,
 } from '../../src/sip/sip-engine.js';
-import type { CallRecordEnd, CallRepository, NewCallRecord } from '../../src/tenancy/ports.js';
+import type { CallRecordEnd, CdrWriter, NewCallRecord } from '../../src/tenancy/ports.js';
 import { DEFAULT_AGENT, type Account, type Agent, type Trunk } from '../../src/tenancy/model.js';
 import { OpenAIRealtimeStandIn, type StandInOptions } from '../stand-ins/openai-realtime.js';
 
@@ -146,7 +146,7 @@ export class ScriptedCall extends TypedEmitter<IncomingCallEvents> implements In
   }
 }
 
-export class MemoryCdrs implements CallRepository {
+export class MemoryCdrs implements CdrWriter {
   readonly rows = new Map<string, NewCallRecord & { end?: CallRecordEnd }>();
   insert(c: NewCallRecord): void {
     this.rows.set(c.id, { ...c });
@@ -154,12 +154,6 @@ export class MemoryCdrs implements CallRepository {
   finish(_accountId: string, callId: string, end: CallRecordEnd): void {
     const row = this.rows.get(callId);
     if (row) row.end = end;
-  }
-  list(): never[] {
-    return [];
-  }
-  get(): undefined {
-    return undefined;
   }
 }
 

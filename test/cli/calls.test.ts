@@ -30,9 +30,9 @@ async function seed(k: KalemSandbox) {
     const other = app.provisioning.createAccount({ name: 'other' });
     const otherAgent = app.provisioning.createAgent('other', { name: 'bot' });
     const cdr = (accountId: string, agentId: string, id: string, startedAt: string, endMs: number | null) => {
-      app.store.calls.insert({ id, accountId, agentId, trunkId: 'trk_test', numberE164: '+14155550100', sipCallId: `${id}@carrier`, fromUri: 'sip:+15551234567@carrier.example', startedAt });
+      app.callRecords.insert({ id, accountId, agentId, trunkId: 'trk_test', numberE164: '+14155550100', sipCallId: `${id}@carrier`, fromUri: 'sip:+15551234567@carrier.example', startedAt });
       if (endMs !== null) {
-        app.store.calls.finish(accountId, id, {
+        app.callRecords.finish(accountId, id, {
           answeredAt: new Date(Date.parse(startedAt) + 800).toISOString(),
           endedAt: new Date(Date.parse(startedAt) + endMs).toISOString(),
           endReason: 'remote-bye',
@@ -77,7 +77,7 @@ t.test('kalem calls list, show and transcript', async (t) => {
   const listJson = JSON.parse(k.run(['--json', 'calls', 'list', 'acme']).stdout) as Array<Record<string, unknown>>;
   t.same(listJson.map((c) => [c.id, c.hasTranscript]), [['call_ongoing', false], ['call_withtext', true], ['call_notext', false]]);
   t.same(Object.keys(listJson[1]!).sort(), [
-    'accountId', 'agentId', 'answeredAt', 'details', 'endReason', 'endedAt', 'fromUri', 'hangupBy', 'hasTranscript', 'id', 'numberE164', 'sipCallId', 'startedAt', 'trunkId',
+    'accountId', 'agentId', 'answeredAt', 'details', 'endReason', 'endedAt', 'fromUri', 'hangupBy', 'hasRecording', 'hasTranscript', 'id', 'numberE164', 'sipCallId', 'startedAt', 'trunkId',
   ]);
 
   // show: every field, details pretty-printed on their own lines.

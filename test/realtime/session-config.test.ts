@@ -59,6 +59,18 @@ t.test('PCM16 agent with server VAD and every tool', async (t) => {
   t.same(validateClientEvent(sessionUpdateEvent(s, 'evt_1')), [], 'the stand-in validator accepts it');
 });
 
+t.test('an agent that stores no transcripts asks OpenAI for no input transcription', async (t) => {
+  const s = buildSessionConfig(agent({ storeTranscripts: false }));
+  t.notOk(s.audio?.input && 'transcription' in s.audio.input, 'no transcription requested');
+  t.same(buildSessionConfig(agent({ storeTranscripts: true })).audio?.input?.transcription, { model: 'gpt-4o-mini-transcribe' }, 'one that stores them does');
+  t.same(
+    buildSessionConfig(agent({ storeTranscripts: false }), { transcription: { model: 'gpt-4o-transcribe' } }).audio?.input?.transcription,
+    { model: 'gpt-4o-transcribe' },
+    'an explicit option still wins',
+  );
+  t.same(validateClientEvent(sessionUpdateEvent(s)), []);
+});
+
 t.test('G.711 pass-through and semantic VAD', async (t) => {
   const a = agent({ audioMode: 'g711', turnDetection: { type: 'semantic_vad', eagerness: 'high' } });
   for (const [codec, type] of [

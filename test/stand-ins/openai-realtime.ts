@@ -66,6 +66,7 @@ import type {
   SessionUpdateEvent,
 } from 'openai/resources/realtime/realtime';
 import type { ToolChoiceFunction } from 'openai/resources/responses/responses';
+import type { RealtimeResponseUsage } from 'openai/resources/realtime/realtime';
 import { TypedEmitter } from '../../src/core/typed-emitter.js';
 import { alawDecode, alawEncode, ulawDecode, ulawEncode } from '../../src/media/codecs/reference/g711.js';
 
@@ -718,6 +719,8 @@ export class StandInConnection {
   readonly truncations: Array<{ itemId: string; audioEndMs: number }> = [];
   readonly functionOutputs: Array<{ callId: string; output: string }> = [];
   readonly sentEvents: RealtimeServerEvent[] = [];
+  /** The `usage` of each response.done sent (the gateway's usage row must add up to these). */
+  readonly usageSent: RealtimeResponseUsage[] = [];
   session: RealtimeSessionCreateRequest;
   closed = false;
   private sumSquares = 0;
@@ -1163,6 +1166,17 @@ export class StandInConnection {
       this.sendEvent({ type: 'response.output_item.done', event_id: nextId('event'), response_id: responseId, output_index: 0, item: finalItem });
     }
     if (this.activeResponse === active) this.activeResponse = null;
+    // Made-up but deterministic counts in OpenAI's shape: one input audio token per 100 ms heard
+    // so far, one output token per item, a fixed text part and cached share.
+    const inputAudio = Math.round(this.audio.durationMs / 100);
+    const usage: RealtimeResponseUsage = {
+      input_tokens: inputAudio + 12,
+      output_tokens: 7,
+      total_tokens: inputAudio + 19,
+      input_token_details: { audio_tokens: inputAudio, text_tokens: 12, cached_tokens: 4 },
+      output_token_details: { audio_tokens: 5, text_tokens: 2 },
+    };
+    this.usageSent.push(usage);
     this.sendEvent({
       type: 'response.done',
       event_id: nextId('event'),
@@ -1172,6 +1186,7 @@ export class StandInConnection {
         status: active.cancelled ? 'cancelled' : 'completed',
         ...(active.cancelled ? { status_details: { type: 'cancelled', reason: 'turn_detected' } } : {}),
         output: [finalItem],
+        usage,
       },
     });
     this.standIn.changed();

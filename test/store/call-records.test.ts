@@ -25,8 +25,8 @@ async function setup() {
   const call = (accountId: string, agentId: string, at?: string): string => {
     const id = `call_test${++n}`;
     const startedAt = at ?? new Date(Date.UTC(2026, 10, 25, 10, n)).toISOString();
-    p.store.calls.insert({ id, accountId, agentId, trunkId: null, numberE164: '+14155550100', sipCallId: `sip-${n}@carrier`, fromUri: 'sip:+15551234567@carrier.example', startedAt });
-    p.store.calls.finish(accountId, id, {
+    calls.insert({ id, accountId, agentId, trunkId: null, numberE164: '+14155550100', sipCallId: `sip-${n}@carrier`, fromUri: 'sip:+15551234567@carrier.example', startedAt });
+    calls.finish(accountId, id, {
       answeredAt: startedAt,
       endedAt: new Date(Date.parse(startedAt) + 65_000).toISOString(),
       endReason: 'remote-bye',
@@ -57,7 +57,7 @@ t.test('store, list, show and read back a transcript; the read is audited', asyn
     id, accountId: a.id, agentId: agentA.id, numberE164: '+14155550100', sipCallId: 'sip-1@carrier',
     startedAt: '2026-11-25T10:01:00.000Z', endedAt: '2026-11-25T10:02:05.000Z', endReason: 'remote-bye',
     trunkId: null, fromUri: 'sip:+15551234567@carrier.example', answeredAt: '2026-11-25T10:01:00.000Z',
-    hangupBy: 'caller', details: { media: { received: 3250, sent: 3249 } }, hasTranscript: true,
+    hangupBy: 'caller', details: { media: { received: 3250, sent: 3249 } }, hasTranscript: true, hasRecording: false,
   });
   t.same(calls.listCalls(a.id, 10).map((c) => [c.id, c.hasTranscript]), [[id, true], [older, false]], 'newest first, by id or name');
   t.same(calls.listCalls('alpha', 1).map((c) => c.id), [id], 'limit');
@@ -95,7 +95,7 @@ t.test('account B reaches neither account A\'s CDR nor its transcript', async (t
   t.throws(() => calls.transcript('bravo', idA), { code: 'KALEM_ERR_UNKNOWN_CALL' }, 'B is told the call does not exist, not that it is someone else\'s');
   t.throws(() => calls.storeTranscript(b.id, idA, turns), { code: 'KALEM_ERR_UNKNOWN_CALL' }, 'B cannot attach a transcript to A\'s call');
   // Even bypassing the service, the composite foreign key refuses a B row on A's call.
-  t.throws(() => s.transcripts.put(b.id, idA, new Uint8Array([1, 2, 3]), 'x'), /FOREIGN KEY/);
+  t.throws(() => s.transcripts.put(b.id, idA, { wrappedKey: new Uint8Array([1, 2, 3]), sealed: new Uint8Array([4, 5, 6]) }, 'x'), /FOREIGN KEY/);
 });
 
 t.test('the transcript text never reaches the database file or its WAL', async (t) => {
@@ -138,7 +138,7 @@ t.test('a sealed transcript copied to another call or account fails to open', as
   p.store.transcripts.put(b.id, other, blob, 'x');
   t.throws(() => calls.transcript('bravo', other), { code: 'KALEM_ERR_TRANSCRIPT_TAMPERED' });
   // A flipped byte in place.
-  const flipped = Uint8Array.from(blob);
+  const flipped = Uint8Array.from(blob.sealed);
   flipped[flipped.length - 1]! ^= 1;
   p.db.prepare('UPDATE call_transcripts SET sealed = ? WHERE account_id = ? AND call_id = ?').run(Buffer.from(flipped), a.id, first);
   t.throws(() => calls.transcript('alpha', first), { code: 'KALEM_ERR_TRANSCRIPT_TAMPERED' });

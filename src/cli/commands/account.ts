@@ -4,6 +4,7 @@ import type { Account } from '../../tenancy/model.js';
 import { globals, withProvisioning } from '../context.js';
 import { printJson, printRecord, printTable, say } from '../output.js';
 import { daysOrNone, limitOrNone, oneOfValues } from '../parse.js';
+import { dataKept } from '../../privacy/data-inventory.js';
 
 const row = (a: Account) => ({
   id: a.id,
@@ -18,9 +19,9 @@ const row = (a: Account) => ({
 
 function retentionOptions(cmd: Command): Command {
   return cmd
-    .option('--transcripts-days <n|none>', 'keep transcripts this many days', daysOrNone)
-    .option('--recordings-days <n|none>', 'keep recordings this many days', daysOrNone)
-    .option('--cdr-days <n|none>', 'keep call records this many days', daysOrNone);
+    .option('--transcripts-days <n|none>', 'keep transcripts this many days (0: never store them; none: until erased)', daysOrNone)
+    .option('--recordings-days <n|none>', 'keep recordings this many days (0: never store them; none: until erased)', daysOrNone)
+    .option('--cdr-days <n|none>', 'keep call records this many days (0: no caller stored, CDR removed after the call; none: until erased)', daysOrNone);
 }
 
 function retentionPatch(o: { transcriptsDays?: number | null; recordingsDays?: number | null; cdrDays?: number | null }) {
@@ -59,12 +60,20 @@ export function accountCommand(): Command {
 
   cmd
     .command('show')
-    .description('show one account')
+    .description('show one account, and what is stored for it and for how long')
     .argument('<account>', 'account id or name')
     .action(async (ref: string, _o, c: Command) => {
-      const a = await withProvisioning(c, (app) => app.provisioning.account(ref));
-      if (globals(c).json) printJson(a);
-      else printRecord(row(a));
+      const { a, kept } = await withProvisioning(c, (app) => {
+        const a = app.provisioning.account(ref);
+        return { a, kept: dataKept(a, app.provisioning.listAgents(a.id)) };
+      });
+      if (globals(c).json) {
+        printJson({ ...a, dataKept: kept });
+        return;
+      }
+      printRecord(row(a));
+      say('stored for this account:');
+      printTable(kept.map((k) => ({ data: k.kind, kept: k.kept, form: k.form })), ['data', 'kept', 'form']);
     });
 
   retentionOptions(
@@ -90,13 +99,14 @@ export function accountCommand(): Command {
 
   cmd
     .command('delete')
-    .description('delete an account and everything it owns (agents, numbers, trunks, secrets, calls)')
+    .description('erase every call\'s content, then delete the account, its key and everything it owns (usage rows and the audit trail stay)')
     .argument('<account>', 'account id or name')
     .option('--yes', 'confirm: this cannot be undone')
     .action(async (ref: string, o: { yes?: boolean }, c: Command) => {
       if (!o.yes) throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `deleting an account erases all its data; add --yes to confirm`);
-      await withProvisioning(c, (app) => app.provisioning.deleteAccount(ref));
-      say(`deleted account ${ref}`);
+      const r = await withProvisioning(c, (app) => app.erasure.deleteAccount(ref));
+      if (globals(c).json) printJson(r);
+      else say(`deleted account ${r.account} (${r.accountId}); erased ${r.transcripts} transcript(s), ${r.recordings} recording(s), ${r.callerFields} caller field(s) of ${r.calls} call(s); its key is destroyed`);
     });
 
   return cmd;

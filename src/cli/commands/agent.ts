@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { readPromptWav } from '../../media/prompts.js';
+import type { AgentExtras } from '../../tenancy/provisioning-service.js';
 import { Command, Option } from 'commander';
 import { kalemError } from '../../core/errors.js';
 import type { Agent, AgentTools, TurnDetection } from '../../tenancy/model.js';
@@ -25,6 +27,8 @@ interface AgentOptions {
   transferTarget?: string;
   endCall?: boolean;
   transcripts?: boolean;
+  recording?: boolean;
+  recordingAnnouncement?: string | false;
   webhooksFile?: string;
 }
 
@@ -46,6 +50,10 @@ function agentOptions(cmd: Command): Command {
     .option('--transfer-target <sip-uri>', 'where transfer_call may send the caller')
     .option('--no-end-call', 'do not give the model the end_call tool')
     .option('--no-transcripts', 'never store transcripts of this agent\'s calls')
+    .option('--recording', 'record this agent\'s calls: stereo WAV (caller left, agent right), encrypted while written')
+    .option('--no-recording', 'stop recording this agent\'s calls (the default)')
+    .option('--recording-announcement <file>', 'played to the caller before the agent speaks on recorded calls (consent): mono 16-bit WAV at 24 kHz, up to 30 s')
+    .option('--no-recording-announcement', 'remove the recording announcement')
     .option('--webhooks-file <file>', 'JSON array of webhook tools: {name, description, parameters, url}');
 }
 
@@ -64,6 +72,7 @@ function fieldsFrom(o: AgentOptions, base: AgentFields | undefined): Partial<Age
   if (o.firstWords !== undefined) f.firstWords = o.firstWords === '' ? null : o.firstWords;
   if (o.maxCallSeconds !== undefined) f.maxCallSeconds = o.maxCallSeconds;
   if (o.transcripts === false) f.storeTranscripts = false;
+  if (o.recording !== undefined) f.recording = o.recording;
 
   const vadTouched =
     o.turnDetection !== undefined || o.vadThreshold !== undefined || o.vadPrefixMs !== undefined || o.vadSilenceMs !== undefined || o.eagerness !== undefined;
@@ -129,6 +138,17 @@ function readWebhooks(file: string): AgentTools['webhooks'] {
   });
 }
 
+/** The announcement WAV, read and checked before anything is written. */
+function announcementFrom(o: AgentOptions): AgentExtras {
+  if (o.recordingAnnouncement === undefined) return {};
+  if (o.recordingAnnouncement === false) return { recordingAnnouncement: null };
+  try {
+    return { recordingAnnouncement: readPromptWav(o.recordingAnnouncement) };
+  } catch (err) {
+    throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `--recording-announcement: ${(err as Error).message}`);
+  }
+}
+
 const row = (a: Agent) => ({
   id: a.id,
   name: a.name,
@@ -139,6 +159,7 @@ const row = (a: Agent) => ({
   turn_detection: a.turnDetection.type,
   max_call_seconds: a.maxCallSeconds,
   transcripts: a.storeTranscripts,
+  recording: a.recording,
 });
 
 export function agentCommand(): Command {
@@ -147,7 +168,8 @@ export function agentCommand(): Command {
   agentOptions(
     cmd.command('create').description('create an agent').argument('<account>', 'account id or name').argument('<name>', 'agent name'),
   ).action(async (account: string, name: string, o: AgentOptions, c: Command) => {
-    const agent = await withProvisioning(c, (app) => app.provisioning.createAgent(account, { ...fieldsFrom(o, undefined), name }));
+    const extras = announcementFrom(o);
+    const agent = await withProvisioning(c, (app) => app.provisioning.createAgent(account, { ...fieldsFrom(o, undefined), name }, extras));
     if (globals(c).json) printJson(agent);
     else say(`created agent ${agent.name} (${agent.id}) in account ${account}`);
   });
@@ -184,8 +206,11 @@ export function agentCommand(): Command {
     const agent = await withProvisioning(c, (app) => {
       const cur = app.provisioning.agent(account, ref);
       const patch = fieldsFrom(o, cur);
-      if (Object.keys(patch).length === 0) throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'nothing to change; see `kalem agent update --help`');
-      return app.provisioning.updateAgent(account, ref, patch);
+      const extras = announcementFrom(o);
+      if (Object.keys(patch).length === 0 && extras.recordingAnnouncement === undefined) {
+        throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'nothing to change; see `kalem agent update --help`');
+      }
+      return app.provisioning.updateAgent(account, ref, patch, extras);
     });
     if (globals(c).json) printJson(agent);
     else say(`updated agent ${agent.name} (${agent.id})`);

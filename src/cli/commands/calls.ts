@@ -3,6 +3,8 @@ import type { CallRecord, TranscriptTurn } from '../../tenancy/model.js';
 import { globals, withProvisioning } from '../context.js';
 import { printJson, printRecord, printTable, say } from '../output.js';
 import { positiveInt } from '../parse.js';
+import { kalemError } from '../../core/errors.js';
+import type { ErasureCounts } from '../../privacy/erasure-service.js';
 
 export function callsCommand(): Command {
   const cmd = new Command('calls').description('call records (CDRs) and their transcripts, which are sealed under the account key');
@@ -55,6 +57,7 @@ export function callsCommand(): Command {
         end_reason: printable(r.endReason),
         hangup_by: r.hangupBy,
         transcript: r.hasTranscript ? 'yes (kalem calls transcript)' : 'no',
+        recording: r.hasRecording ? 'yes (kalem calls recording)' : 'no',
       });
       say('details:');
       for (const line of JSON.stringify(r.details, null, 2).split('\n')) say(`  ${printable(line)}`);
@@ -72,7 +75,53 @@ export function callsCommand(): Command {
       else for (const t of turns) say(turnLine(t));
     });
 
+  cmd
+    .command('recording')
+    .description('decrypt a call\'s recording to a new WAV file (stereo: caller left, agent right); audited')
+    .argument('<account>', 'account id or name')
+    .argument('<call-id>', 'call id (from `kalem calls list`)')
+    .requiredOption('--out <file>', 'the WAV file to write (must not exist; created mode 0600)')
+    .action(async (account: string, callId: string, o: { out: string }, c: Command) => {
+      const r = await withProvisioning(c, (app) => app.recordings.decryptTo(account, callId, o.out));
+      if (globals(c).json) printJson(r);
+      else say(`wrote ${r.out}: ${r.seconds} s of stereo audio (caller left, agent right)${r.status === 'failed' ? '; the recording had stopped early (see kalem calls show)' : ''}`);
+    });
+
+  cmd
+    .command('delete')
+    .description('erase one call\'s transcript, recording and caller fields (the CDR and usage row stay); audited with counts')
+    .argument('<account>', 'account id or name')
+    .argument('<call-id>', 'call id (from `kalem calls list`)')
+    .action(async (account: string, callId: string, _o, c: Command) => {
+      const r = await withProvisioning(c, (app) => app.erasure.deleteCall(account, callId));
+      if (globals(c).json) printJson(r);
+      else say(`erased call ${callId} of account ${r.account}: ${countsLine(r)}`);
+    });
+
+  cmd
+    .command('erase')
+    .description('erase everything concerning one caller (a right-to-erasure request): transcripts, recordings, caller fields of CDRs; usage rows stay, with no caller in them')
+    .argument('[account]', 'account id or name (or --all-accounts)')
+    .requiredOption('--caller <number>', 'the caller\'s phone number (any usual notation) or sip:/tel: URI')
+    .option('--all-accounts', 'search every account (an operator-wide request)')
+    .action(async (account: string | undefined, o: { caller: string; allAccounts?: boolean }, c: Command) => {
+      if ((account === undefined) === (o.allAccounts !== true)) {
+        throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'name one account, or give --all-accounts (not both)');
+      }
+      const r = await withProvisioning(c, (app) => app.erasure.eraseCaller(account ?? null, o.caller));
+      if (globals(c).json) {
+        printJson(r);
+        return;
+      }
+      for (const a of r.accounts) say(`${a.account}: ${countsLine(a)} (caller hash ${a.callerHash.slice(0, 16)}…)`);
+      say(`total: ${countsLine(r.totals)}`);
+    });
+
   return cmd;
+}
+
+function countsLine(r: ErasureCounts): string {
+  return `${r.calls} call(s), ${r.transcripts} transcript(s), ${r.recordings} recording(s), ${r.callerFields} caller field(s) erased`;
 }
 
 function turnLine(t: TranscriptTurn): string {

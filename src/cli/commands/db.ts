@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { kalemError } from '../../core/errors.js';
-import { integrityCheck, migrate, openDatabase, schemaVersion, assertNotNewer } from '../../store/database.js';
+import { integrityCheck, openDatabase, schemaVersion, assertNotNewer } from '../../store/database.js';
+import { migrateStore } from '../../app/open-app.js';
 import { LATEST_SCHEMA_VERSION } from '../../store/migrations.js';
 import { globals, withConfig } from '../context.js';
 import { printJson, printRecord, say } from '../output.js';
@@ -10,17 +11,10 @@ export function dbCommand(): Command {
 
   cmd
     .command('migrate')
-    .description('apply pending schema migrations (each in its own transaction)')
-    .action((_o, c: Command) => {
-      withConfig(c, (app) => {
-        const db = openDatabase({ path: app.config.store.path, busyTimeoutMs: app.config.store.busy_timeout_ms });
-        try {
-          const applied = migrate(db, app.config.store.path, () => new Date(app.clock.now()).toISOString());
-          say(applied.length === 0 ? `already at schema version ${LATEST_SCHEMA_VERSION}` : `applied migration(s) ${applied.join(', ')}; now at schema version ${schemaVersion(db)}`);
-        } finally {
-          db.close();
-        }
-      });
+    .description('apply pending schema migrations (each in its own transaction; re-sealing stored call data needs the master key)')
+    .action(async (_o, c: Command) => {
+      const { applied, version } = await withConfig(c, (app) => migrateStore(app));
+      say(applied.length === 0 ? `already at schema version ${LATEST_SCHEMA_VERSION}` : `applied migration(s) ${applied.join(', ')}; now at schema version ${version}`);
     });
 
   cmd

@@ -16,6 +16,7 @@ interface AgentRow {
   first_words: string | null;
   max_call_seconds: number;
   store_transcripts: number;
+  record_calls: number;
   created_at: string;
   updated_at: string;
 }
@@ -35,6 +36,7 @@ function toAgent(r: AgentRow): Agent {
     firstWords: r.first_words,
     maxCallSeconds: r.max_call_seconds,
     storeTranscripts: r.store_transcripts === 1,
+    recording: r.record_calls === 1,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -53,6 +55,7 @@ function fieldValues(f: AgentFields): unknown[] {
     f.firstWords,
     f.maxCallSeconds,
     f.storeTranscripts ? 1 : 0,
+    f.recording ? 1 : 0,
   ];
 }
 
@@ -63,8 +66,8 @@ export class SqliteAgentRepository implements AgentRepository {
     this.db
       .prepare(
         `INSERT INTO agents (name, kind, model, voice, instructions, audio_mode, turn_detection, tools, first_words,
-          max_call_seconds, store_transcripts, id, account_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          max_call_seconds, store_transcripts, record_calls, id, account_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(...fieldValues(fields), id, accountId, at, at);
   }
@@ -91,10 +94,28 @@ export class SqliteAgentRepository implements AgentRepository {
     this.db
       .prepare(
         `UPDATE agents SET name = ?, kind = ?, model = ?, voice = ?, instructions = ?, audio_mode = ?, turn_detection = ?,
-          tools = ?, first_words = ?, max_call_seconds = ?, store_transcripts = ?, updated_at = ?
+          tools = ?, first_words = ?, max_call_seconds = ?, store_transcripts = ?, record_calls = ?, updated_at = ?
          WHERE account_id = ? AND id = ?`,
       )
       .run(...fieldValues(fields), at, accountId, agentId);
+  }
+
+  announcement(accountId: string, agentId: string): Int16Array | undefined {
+    const r = this.db.prepare('SELECT pcm24k FROM agent_announcements WHERE account_id = ? AND agent_id = ?').get(accountId, agentId) as { pcm24k: Buffer } | undefined;
+    if (!r) return undefined;
+    const copy = new Int16Array(r.pcm24k.length / 2);
+    new Uint8Array(copy.buffer).set(r.pcm24k);
+    return copy;
+  }
+
+  setAnnouncement(accountId: string, agentId: string, pcm24k: Int16Array | null): void {
+    if (pcm24k === null) {
+      this.db.prepare('DELETE FROM agent_announcements WHERE account_id = ? AND agent_id = ?').run(accountId, agentId);
+      return;
+    }
+    this.db
+      .prepare('INSERT INTO agent_announcements (account_id, agent_id, pcm24k) VALUES (?, ?, ?) ON CONFLICT(account_id, agent_id) DO UPDATE SET pcm24k = excluded.pcm24k')
+      .run(accountId, agentId, Buffer.from(pcm24k.buffer, pcm24k.byteOffset, pcm24k.byteLength));
   }
 
   delete(accountId: string, agentId: string): void {

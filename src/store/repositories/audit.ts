@@ -27,14 +27,25 @@ export class SqliteAuditRepository implements AuditRepository {
         ? this.db.prepare('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?').all(filter.limit)
         : this.db.prepare('SELECT * FROM audit_log WHERE account_id = ? ORDER BY id DESC LIMIT ?').all(filter.accountId, filter.limit)
     ) as AuditRow[];
-    return rows.map((r) => ({
-      id: r.id,
-      at: r.at,
-      actor: r.actor,
-      accountId: r.account_id,
-      action: r.action,
-      target: r.target,
-      details: JSON.parse(r.details) as Record<string, unknown>,
-    }));
+    return rows.map(toEntry);
   }
+
+  page(filter: { accountId?: string; limit: number; beforeId?: number }): AuditEntry[] {
+    const rows = this.db
+      .prepare('SELECT * FROM audit_log WHERE (? IS NULL OR account_id = ?) AND id < ? ORDER BY id DESC LIMIT ?')
+      .all(filter.accountId ?? null, filter.accountId ?? null, filter.beforeId ?? Number.MAX_SAFE_INTEGER, filter.limit) as AuditRow[];
+    return rows.map(toEntry);
+  }
+}
+
+function toEntry(r: AuditRow): AuditEntry {
+  return {
+    id: r.id,
+    at: r.at,
+    actor: r.actor,
+    accountId: r.account_id,
+    action: r.action,
+    target: r.target,
+    details: JSON.parse(r.details) as Record<string, unknown>,
+  };
 }
