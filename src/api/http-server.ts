@@ -2,6 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from './metrics.js';
+import { healthStatusCode, runHealthChecks, type HealthChecks, type HealthReport } from './health.js';
+
+export type { HealthChecks, HealthResult } from './health.js';
 
 /**
  * The operations HTTP listener: GET /metrics (Prometheus text) and GET /healthz. Plain node:http,
@@ -11,15 +14,6 @@ import type { Metrics } from './metrics.js';
  * loopback needs a reverse proxy in front that terminates TLS and authenticates the scraper
  * (metrics reveal call volumes; health details name internal parts).
  */
-
-export interface HealthResult {
-  ok: boolean;
-  /** A short reason, shown in the response (never a secret). */
-  detail?: string;
-}
-
-/** Named health checks the daemon supplies (sip listeners, rtpengine, database…). */
-export type HealthChecks = Readonly<Record<string, () => Promise<HealthResult>>>;
 
 export interface ApiServerOptions {
   /** `api.listen_address`; default 127.0.0.1. */
@@ -122,7 +116,7 @@ export class ApiServer {
         send(res, 200, contentType, body);
       } else {
         const health = await this.health();
-        send(res, health.status === 'ok' ? 200 : 503, 'application/json; charset=utf-8', JSON.stringify(health) + '\n');
+        send(res, healthStatusCode(health), 'application/json; charset=utf-8', JSON.stringify(health) + '\n');
       }
     } catch (err) {
       this.opts.logger?.error({ err }, 'api request failed');
@@ -131,34 +125,9 @@ export class ApiServer {
     }
   }
 
-  /** Runs every check at once, each bounded by the check timeout; a throw counts as a failure. */
-  async health(): Promise<{ status: 'ok' | 'fail'; failing: string[]; checks: Record<string, HealthResult> }> {
-    const names = Object.keys(this.checks);
-    const results = await Promise.all(names.map((name) => this.runCheck(name)));
-    const checks: Record<string, HealthResult> = {};
-    const failing: string[] = [];
-    names.forEach((name, i) => {
-      const r = results[i]!;
-      checks[name] = r;
-      if (!r.ok) failing.push(name);
-    });
-    return { status: failing.length === 0 ? 'ok' : 'fail', failing, checks };
-  }
-
-  private async runCheck(name: string): Promise<HealthResult> {
-    const check = this.checks[name]!;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<HealthResult>((resolve) => {
-      timer = setTimeout(() => resolve({ ok: false, detail: `no answer within ${this.checkTimeoutMs} ms` }), this.checkTimeoutMs);
-    });
-    try {
-      const r = await Promise.race([check(), timeout]);
-      return r.detail === undefined ? { ok: r.ok === true } : { ok: r.ok === true, detail: r.detail };
-    } catch (err) {
-      return { ok: false, detail: err instanceof Error ? err.message : 'check failed' };
-    } finally {
-      clearTimeout(timer);
-    }
+  /** Runs every check at once, each bounded by the check timeout (see health.ts). */
+  health(): Promise<HealthReport> {
+    return runHealthChecks(this.checks, this.checkTimeoutMs);
   }
 }
 

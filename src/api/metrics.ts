@@ -4,8 +4,9 @@ import { systemClock, type Clock } from '../core/clock.js';
 /**
  * The gateway's Prometheus metrics: one private registry and a small typed facade. Nothing else
  * in the project imports prom-client; services call `Metrics` methods, the HTTP server renders
- * `render()`. Labels are a closed set (outcome, error kind), never an account, number or address:
- * a label per tenant or caller would grow without bound and leak who calls whom.
+ * `render()`. Labels are a closed set (outcome, error kind), never a number or address: a label
+ * per caller would grow without bound and leak who calls whom. The one exception is the account
+ * id on refused calls: accounts are created by the operator, not by callers, so it stays bounded.
  *
  * Names follow Prometheus conventions (base units: seconds; counters end in `_total`), so jitter is
  * exported in seconds although callers pass milliseconds like everywhere else in this code.
@@ -97,6 +98,7 @@ export class Metrics {
   private readonly realtimeReconnects: Counter;
   private readonly realtimeLatency: Histogram<'direction'>;
   private readonly retentionSwept: Counter<'kind'>;
+  private readonly rejectedByAccount: Counter<'account' | 'status' | 'cause'>;
 
   constructor(opts: MetricsOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -107,6 +109,12 @@ export class Metrics {
       name: `${p}calls_total`,
       help: 'Incoming calls by final outcome (answered, cancelled, failed, no_ack, rejected_<status or class>).',
       labelNames: ['outcome'] as const,
+      registers,
+    });
+    this.rejectedByAccount = new Counter({
+      name: `${p}calls_rejected_total`,
+      help: 'INVITEs refused at admission, by account id ("none" if unknown), SIP status (or class) and cause.',
+      labelNames: ['account', 'status', 'cause'] as const,
       registers,
     });
     this.answerLatency = new Histogram({
@@ -172,8 +180,16 @@ export class Metrics {
   }
 
   /** An INVITE was refused at admission (it never became an active call). */
-  callRejected(status: number): void {
-    this.calls.labels(rejectionOutcome(status)).inc();
+  /**
+   * An INVITE refused at admission. With `by`, it is also counted per account: account ids are
+   * bounded by provisioning (not by callers), statuses fold into the closed outcome set and
+   * causes are admission's closed set, so the series stay bounded. `account="none"` when the
+   * refusal concerns no known account (an unroutable number from an unknown source).
+   */
+  callRejected(status: number, by?: { accountId: string | null; cause: string }): void {
+    const outcome = rejectionOutcome(status);
+    this.calls.labels(outcome).inc();
+    if (by) this.rejectedByAccount.labels(by.accountId ?? 'none', outcome.slice('rejected_'.length), by.cause).inc();
   }
 
   /** An INVITE passed admission: the call is active until its tracker ends it. */

@@ -14,9 +14,8 @@ import { MediaAnchor } from '../media/rtpengine/media-anchor.js';
 import { openRtpengine, type Rtpengine } from '../media/rtpengine/open-rtpengine.js';
 import type { KalemConfig } from '../config/schema.js';
 import type { SipEngine } from '../sip/sip-engine.js';
-import { ApiServer, type HealthChecks } from '../api/http-server.js';
+import { ApiServer } from '../api/http-server.js';
 import { Metrics } from '../api/metrics.js';
-import { rtpenginePing } from './doctor.js';
 import { sdNotify } from './sd-notify.js';
 import { capacityProblems } from './capacity.js';
 import { kalemError } from '../core/errors.js';
@@ -25,12 +24,18 @@ import { diffConfig } from '../config/diff.js';
 
 /** Settings a SIGHUP applies without a restart (the TLS files are re-read in any case). */
 const RELOADABLE = new Set(['log.level']);
+/** How long shutdown keeps retrying call-path writes that wait on another process's lock. */
+const STORE_FLUSH_MS = 10_000;
 import { openProvisioning, type AppOptions, type ProvisioningApp } from './open-app.js';
 import { buildSipEngine } from './sip-engine-factory.js';
 import { buildDigestVerifier } from './sip-policy.js';
 import { TrustedSources } from '../tenancy/trusted-sources.js';
 import { startRetentionSweeper } from './retention.js';
 import { recordingStarter } from './recordings.js';
+import { CallPathStore } from './call-path-store.js';
+import { RecentAuthentications } from '../sip/recent-authentications.js';
+import { assertIntact, StoreHealth } from '../store/store-health.js';
+import { daemonHealthChecks } from './daemon-health.js';
 
 /**
  * The `kalem serve` process: composition root and lifecycle. It builds every long-lived part,
@@ -58,6 +63,7 @@ export class Daemon {
   private anchor: MediaAnchor | undefined;
   private frameClock: FrameClock | undefined;
   private sweeper: { close(): Promise<void> } | undefined;
+  private callPathStore: CallPathStore | undefined;
 
   constructor(private readonly opts: AppOptions) {}
 
@@ -69,6 +75,12 @@ export class Daemon {
   get calls(): CallController {
     if (!this.controller) throw new Error('daemon not started');
     return this.controller;
+  }
+
+  /** The queue the call path's database writes go through (see store/nonblocking-writer.ts). */
+  get storeWriter(): CallPathStore['writer'] {
+    if (!this.callPathStore) throw new Error('daemon not started');
+    return this.callPathStore.writer;
   }
 
   /** The rtpengine in front of our media (undefined with rtpengine.mode = "off"). */
@@ -92,17 +104,42 @@ export class Daemon {
       app.close();
       throw kalemError('KALEM_ERR_CONFIG_INVALID', problems.join('; '));
     }
+    // A damaged file must not take calls (half a numbers table routes calls wrongly) nor writes.
     try {
+      assertIntact(app.store.db, config.store.path);
+    } catch (err) {
+      app.close();
+      throw err;
+    }
+    const storeHealth = new StoreHealth(app.store.db);
+    try {
+      const writes = new CallPathStore({
+        path: config.store.path,
+        clock: app.clock,
+        keyring: app.keyring,
+        log: app.logger.child({ component: 'store' }),
+        health: storeHealth,
+      });
+      this.callPathStore = writes;
       const registry = new CallRegistry();
       // prom-client's default metrics include an event-loop delay monitor: a 10 ms libuv timer
       // that wakes an idle daemon 100 times a second (about 3 ms CPU/s on the benchmark box).
       // With [api] port = -1 nothing can scrape them, so they are not collected at all.
       const metrics = new Metrics({ clock: app.clock, defaultMetrics: config.api.port !== -1 });
       const trusted = new TrustedSources(app.store.trunks, app.clock);
+      // Digest-only trunks have no CIDR: once their credentials verify, their address is spared
+      // the stranger's rate limit like a trunk address.
+      const authenticated = new RecentAuthentications(app.clock);
       const rtpengine = await this.openRtpengine(config, log);
       const anchor = rtpengine && new MediaAnchor(rtpengine.client, { interfaces: rtpengine.interfaces });
       this.anchor = anchor;
-      const engine = buildSipEngine(config, app.clock, app.logger.child({ component: 'sip' }), (a) => trusted.has(a));
+      const engine = buildSipEngine(
+        config,
+        app.clock,
+        app.logger.child({ component: 'sip' }),
+        (a) => trusted.has(a),
+        (a) => authenticated.has(a),
+      );
       engine.on('warning', (message) => log.warn({ message }, 'sip warning'));
       const admission = new AdmissionControl(
         app.store,
@@ -114,6 +151,7 @@ export class Daemon {
         // A managed rtpengine being restarted cannot take calls; an external one is found
         // unreachable by the offer itself (also a 503).
         () => rtpengine?.supervisor === undefined || rtpengine.supervisor.state === 'ready',
+        (source) => authenticated.remember(source),
       );
       // Behind rtpengine our sockets face only its internal interface: loopback.
       const rtp = new RtpPortAllocator(anchor ? '127.0.0.1' : config.media.address, config.media.port_min, config.media.port_max);
@@ -126,17 +164,18 @@ export class Daemon {
           clock: app.clock,
           log: app.logger.child({ component: 'calls' }),
           registry,
-          cdrs: app.callRecords,
+          cdrs: writes.cdrs,
           rtp,
           echoRingMs: config.calls.echo_ring_ms,
           mediaTimeoutMs: config.calls.media_timeout_ms,
           metrics,
           ...(anchor ? { anchor: { port: anchor, rtp } } : {}),
-          realtime: this.realtimeDeps(app, metrics),
+          realtime: this.realtimeDeps(app, metrics, writes),
           retryAfterS: config.sip.retry_after_s,
           sdpAddress: (call) => sdpAddressOverride ?? (isIP(config.media.address) && config.media.address !== '0.0.0.0' ? config.media.address : call.info.localAddress),
         },
         app.logger.child({ component: 'calls' }),
+        storeHealth,
       );
       this.engine = engine;
       if (rtpengine?.supervisor && anchor) {
@@ -158,7 +197,13 @@ export class Daemon {
           port: config.api.port,
           metrics,
           logger: app.logger.child({ component: 'api' }),
-          checks: this.healthChecks(app, engine),
+          checks: daemonHealthChecks({
+            engine,
+            store: storeHealth,
+            writer: writes.writer,
+            draining: () => this.stopping !== undefined,
+            rtpengineNg: this.rtpengineValue?.ngAddress ?? (config.rtpengine.mode === 'off' ? config.rtpengine.ng_address : null),
+          }),
         });
         await this.api.listen();
       }
@@ -177,6 +222,7 @@ export class Daemon {
       await this.sweeper?.close().catch(() => undefined);
       await this.engine?.stop().catch(() => undefined);
       await this.rtpengineValue?.close().catch(() => undefined);
+      await this.callPathStore?.close(0);
       app.close();
       throw err;
     }
@@ -231,25 +277,6 @@ export class Daemon {
     return rtpengine;
   }
 
-  /** What /healthz reports: SIP listeners, the database, rtpengine when configured, and draining. */
-  private healthChecks(app: ProvisioningApp, engine: SipEngine): HealthChecks {
-    const ng = this.rtpengineValue?.ngAddress ?? (app.config.rtpengine.mode === 'off' ? app.config.rtpengine.ng_address : null);
-    return {
-      sip: async () => {
-        const l = engine.listening();
-        return l.length > 0
-          ? { ok: true, detail: l.map((x) => `${x.transport} ${x.address}:${x.port}`).join(', ') }
-          : { ok: false, detail: 'no SIP listener open' };
-      },
-      database: async () => {
-        app.store.db.prepare('SELECT 1').get();
-        return { ok: true };
-      },
-      accepting: async () => (this.stopping ? { ok: false, detail: 'draining: new calls are refused' } : { ok: true }),
-      ...(ng ? { rtpengine: async () => ({ ok: true, detail: `pong in ${await rtpenginePing(ng, 1000)} ms` }) } : {}),
-    };
-  }
-
   /** Port of the health/metrics listener, when enabled. */
   apiAddress(): { address: string; port: number } | undefined {
     return this.api?.address();
@@ -291,7 +318,7 @@ export class Daemon {
    * What realtime agents need: one FrameClock paces every call's outbound audio, the account's
    * secrets are unsealed per connection, transcripts and refusals go to the store.
    */
-  private realtimeDeps(app: App, metrics: Metrics): RealtimeCallDeps {
+  private realtimeDeps(app: App, metrics: Metrics, writes: CallPathStore): RealtimeCallDeps {
     const rt = app.config.realtime;
     const frameClock = new FrameClock(app.clock, {
       onError: (err) => app.logger.error({ err: (err as Error).message }, 'frame tick listener failed'),
@@ -336,13 +363,11 @@ export class Daemon {
         down: (ms) => metrics.realtimeAddedLatency('down', ms),
       },
       reconnected: () => metrics.realtimeReconnect(),
-      startRecording: recordingStarter(app, app.sodium, app.logger.child({ component: 'recording' })),
+      startRecording: recordingStarter(app, app.sodium, app.logger.child({ component: 'recording' }), writes),
       recordingAnnouncement: (accountId, agentId) => app.store.agents.announcement(accountId, agentId),
-      storeTranscript: (accountId, callId, turns) => {
-        app.callRecords.storeTranscript(accountId, callId, turns);
-      },
+      storeTranscript: (accountId, callId, turns) => writes.storeTranscript(accountId, callId, turns),
       audit: (accountId, action, details) =>
-        app.store.audit.append({
+        writes.audit({
           at: new Date(app.clock.now()).toISOString(),
           actor: 'daemon',
           accountId,
@@ -381,6 +406,9 @@ export class Daemon {
       // Every call is over: let their rtpengine deletes finish, then stop (or let go of) rtpengine.
       await this.controller?.mediaReleased();
       await this.rtpengineValue?.close();
+      // Every call has ended, so nothing more is queued: write what waited on a lock.
+      const lost = await this.callPathStore?.close(STORE_FLUSH_MS);
+      if (lost) log.error({ writes: lost }, 'database still locked at shutdown: queued call-path writes lost');
       // Last, so metrics can be scraped during the drain.
       this.frameClock?.close();
       await this.api?.close();

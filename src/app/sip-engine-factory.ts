@@ -12,6 +12,7 @@ export function buildSipEngine(
   clock: Clock,
   log: Logger,
   isTrustedSource: (address: string) => boolean,
+  isRecentlyAuthenticated: (address: string) => boolean = () => false,
 ): SipEngine {
   const sip = config.sip;
   if (sip.engine === 'drachtio') return new DrachtioEngine(drachtioOptionsFromConfig(sip, log));
@@ -33,6 +34,7 @@ export function buildSipEngine(
     sipTrace: config.log.sip_trace,
     clock,
     log,
-    gate: buildRequestGate(config, clock, log, isTrustedSource),
+    gate: buildRequestGate(config, clock, log, isTrustedSource, isRecentlyAuthenticated),
+    isTrustedSource,
   });
 }

@@ -5,7 +5,7 @@ import { DigestAuthenticator } from '../sip/digest-auth.js';
 import { RateLimiter } from '../sip/rate-limiter.js';
 import { ScannerFilter } from '../sip/scanner-filter.js';
 import { parseNameAddr } from '../sip/embedded/message/index.js';
-import type { RequestGate } from '../sip/embedded/embedded-engine.js';
+import type { RequestGate } from '../sip/request-gate.js';
 
 /** Digest authentication for trunks with credentials, from config. */
 export function buildDigestVerifier(config: KalemConfig, clock: Clock): DigestAuthenticator {
@@ -18,15 +18,18 @@ export function buildDigestVerifier(config: KalemConfig, clock: Clock): DigestAu
 }
 
 /**
- * The embedded engine's gate, run before a request reaches the transaction layer (so nothing,
- * not even 100 Trying, goes back): known scanners are dropped silently, and a source over the
- * pike-style rate limit is ignored for the block period. Trunk sources are never rate-limited.
+ * The engines' gate, run before anything is answered (so nothing, not even 100 Trying or a 400
+ * for a malformed request, goes back): known scanners are dropped silently, and a source over
+ * the pike-style rate limit is ignored for the block period. Never rate-limited: trunk source
+ * addresses, requests within a dialog the engine knows (a carrier's ACKs and BYEs), and sources
+ * whose digest credentials verified recently (digest-only trunks have no CIDR to exempt them).
  */
 export function buildRequestGate(
   config: KalemConfig,
   clock: Clock,
   log: Logger,
   isTrustedSource: (address: string) => boolean = () => false,
+  isRecentlyAuthenticated: (address: string) => boolean = () => false,
 ): RequestGate {
   const scanners = new ScannerFilter(config.sip.scanner_user_agents);
   const limiter = new RateLimiter({
@@ -35,7 +38,7 @@ export function buildRequestGate(
     windowMs: config.sip.rate_limit_window_ms,
     blockMs: config.sip.rate_limit_block_ms,
   });
-  limiter.setAllowList(isTrustedSource);
+  limiter.setAllowList((address) => isTrustedSource(address) || isRecentlyAuthenticated(address));
   const userOf = (value: string | undefined): string | null => {
     if (value === undefined) return null;
     try {
@@ -45,8 +48,8 @@ export function buildRequestGate(
       return null;
     }
   };
-  return (request, source) => {
-    const verdict = limiter.check(source.address);
+  return (request, source, hints) => {
+    const verdict = hints?.inDialog === true ? 'allow' : limiter.check(source.address);
     if (verdict === 'block') log.warn({ source: source.address, transport: source.transport }, 'source over the request-rate limit: ignoring it');
     if (verdict !== 'allow') return 'drop';
     const match = scanners.match({

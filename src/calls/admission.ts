@@ -29,10 +29,34 @@ export type Admission =
       readonly kind: 'reject';
       readonly status: number;
       readonly reason: string;
+      /** Why, as one of a closed set (a metric label). */
+      readonly cause: RejectCause;
+      /**
+       * The account the refused call concerns, for per-tenant counts: the trunk's account once a
+       * trunk is identified, else the dialled number's owner; null when neither is known.
+       */
+      readonly accountId: string | null;
       /** Why, for the log (never sent to the caller). */
       readonly why: string;
       readonly headers?: Readonly<Record<string, string | readonly string[]>>;
     };
+
+/** Why a call was refused: a closed set, so it can label a metric. */
+export const REJECT_CAUSES = [
+  'draining',
+  'untrusted_source',
+  'digest_failed',
+  'credentials_required',
+  'no_route',
+  'account_disabled',
+  'daemon_full',
+  'media_unavailable',
+  'account_limit',
+  'trunk_limit',
+  'store_failed',
+  'admission_error',
+] as const;
+export type RejectCause = (typeof REJECT_CAUSES)[number];
 
 /**
  * Who may call, and which tenant answers (issue 3, "Who may call"). In order:
@@ -59,34 +83,37 @@ export class AdmissionControl {
     private readonly limits: AdmissionLimits,
     /** False while the media plane cannot take calls (a managed rtpengine restarting): 503. */
     private readonly mediaAvailable: () => boolean = () => true,
+    /** Told the source address of every INVITE whose digest credentials verified (the rate limiter exempts it). */
+    private readonly onAuthenticated: (source: string) => void = () => undefined,
   ) {}
 
   decide(info: IncomingCallInfo, accepting: boolean): Admission {
     const retry = { 'Retry-After': String(this.limits.retryAfterS) };
-    if (!accepting) return reject(503, 'Service Unavailable', 'draining', retry);
+    if (!accepting) return reject(503, 'Service Unavailable', 'draining', null, 'draining', retry);
 
     const trunks = this.store.trunks.listForRouting();
     const e164 = info.calledUser === null ? null : routableE164(info.calledUser);
     const route = e164 === null ? undefined : this.store.numbers.resolve(e164);
     const identified = this.identifyTrunk(info, trunks, route?.accountId);
-    if (identified.kind !== 'ok') return identified.admission;
+    if (identified.kind !== 'ok') return { ...identified.admission, accountId: route?.accountId ?? null } as Admission;
     const trunk = identified.trunk;
     if (!e164 || !route || trunk.accountId !== route.accountId) {
-      return reject(404, 'Not Found', `no route for "${info.calledUser ?? ''}" on trunk ${trunk.id}`);
+      return reject(404, 'Not Found', 'no_route', trunk.accountId, `no route for "${info.calledUser ?? ''}" on trunk ${trunk.id}`);
     }
 
     const account = this.store.accounts.get(route.accountId);
     const agent = this.store.agents.get(route.accountId, route.agentId);
-    if (!account || !agent) return reject(404, 'Not Found', 'number without account or agent');
-    if (account.status !== 'active') return reject(403, 'Forbidden', `account ${account.id} is disabled`);
+    if (!account || !agent) return reject(404, 'Not Found', 'no_route', trunk.accountId, 'number without account or agent');
+    const own = account.id;
+    if (account.status !== 'active') return reject(403, 'Forbidden', 'account_disabled', own, `account ${account.id} is disabled`);
 
-    if (this.registry.size >= this.limits.maxCalls) return reject(503, 'Service Unavailable', 'daemon at max_calls', retry);
-    if (!this.mediaAvailable()) return reject(503, 'Service Unavailable', 'rtpengine unavailable', retry);
+    if (this.registry.size >= this.limits.maxCalls) return reject(503, 'Service Unavailable', 'daemon_full', own, 'daemon at max_calls', retry);
+    if (!this.mediaAvailable()) return reject(503, 'Service Unavailable', 'media_unavailable', own, 'rtpengine unavailable', retry);
     if (account.maxConcurrentCalls !== null && this.registry.accountCalls(account.id) >= account.maxConcurrentCalls) {
-      return reject(486, 'Busy Here', `account ${account.id} at its call limit`, retry);
+      return reject(486, 'Busy Here', 'account_limit', own, `account ${account.id} at its call limit`, retry);
     }
     if (trunk.maxConcurrentCalls !== null && this.registry.trunkCalls(trunk.id) >= trunk.maxConcurrentCalls) {
-      return reject(486, 'Busy Here', `trunk ${trunk.id} at its call limit`, retry);
+      return reject(486, 'Busy Here', 'trunk_limit', own, `trunk ${trunk.id} at its call limit`, retry);
     }
     return { kind: 'accept', account, agent, trunk, e164 };
   }
@@ -108,12 +135,15 @@ export class AdmissionControl {
     if (info.digest) {
       const t = trunks.find((x) => x.digestUsername !== null && x.digestUsername === info.digest!.username);
       if (!t || (t.cidrs.length > 0 && !fromSource(t))) {
-        return { kind: 'no', admission: reject(403, 'Forbidden', `unknown digest user or wrong source ${src}`) };
+        return { kind: 'no', admission: reject(403, 'Forbidden', 'digest_failed', null, `unknown digest user or wrong source ${src}`) };
       }
       const result = this.verifyDigest(info, t);
-      if (result === 'ok') return { kind: 'ok', trunk: t };
+      if (result === 'ok') {
+        this.onAuthenticated(src);
+        return { kind: 'ok', trunk: t };
+      }
       if (result === 'stale') return { kind: 'no', admission: this.challenge(true) };
-      return { kind: 'no', admission: reject(403, 'Forbidden', `digest ${result} for trunk ${t.id}`) };
+      return { kind: 'no', admission: reject(403, 'Forbidden', 'digest_failed', null, `digest ${result} for trunk ${t.id}`) };
     }
 
     const byAddress = trunks.filter((t) => t.digestUsername === null && fromSource(t));
@@ -123,7 +153,7 @@ export class AdmissionControl {
     if (byDigest.some((t) => t.accountId === routeAccountId)) return { kind: 'no', admission: this.challenge(false) };
     if (byAddress[0]) return { kind: 'ok', trunk: byAddress[0] };
     if (byDigest.length > 0) return { kind: 'no', admission: this.challenge(false) };
-    return { kind: 'no', admission: reject(403, 'Forbidden', `untrusted source ${src}`) };
+    return { kind: 'no', admission: reject(403, 'Forbidden', 'untrusted_source', null, `untrusted source ${src}`) };
   }
 
   private verifyDigest(info: IncomingCallInfo, trunk: Trunk): 'ok' | 'stale' | 'invalid' | 'replay' {
@@ -145,7 +175,9 @@ export class AdmissionControl {
   private challenge(stale: boolean): Admission {
     // Several WWW-Authenticate values (SHA-256 first, then MD5): the engine writes one line each.
     const values = this.digest.challenge(this.limits.realm, stale);
-    return reject(401, 'Unauthorized', stale ? 'stale nonce' : 'credentials required', { 'WWW-Authenticate': values });
+    return reject(401, 'Unauthorized', 'credentials_required', null, stale ? 'stale nonce' : 'credentials required', {
+      'WWW-Authenticate': values,
+    });
   }
 
   private cidr(text: string): Cidr {
@@ -159,6 +191,14 @@ export class AdmissionControl {
   }
 }
 
-function reject(status: number, reason: string, why: string, headers?: Record<string, string | readonly string[]>): Admission {
-  return headers ? { kind: 'reject', status, reason, why, headers } : { kind: 'reject', status, reason, why };
+function reject(
+  status: number,
+  reason: string,
+  cause: RejectCause,
+  accountId: string | null,
+  why: string,
+  headers?: Record<string, string | readonly string[]>,
+): Admission {
+  const base = { kind: 'reject', status, reason, cause, accountId, why } as const;
+  return headers ? { ...base, headers } : base;
 }

@@ -4,6 +4,14 @@ import type { AdmissionControl } from './admission.js';
 import type { CallRegistry } from './call-registry.js';
 import { CallSession, type CallSessionDeps } from './call-session.js';
 
+/** What the controller needs to know about the database (store/store-health.ts implements it). */
+export interface StoreCondition {
+  /** The file is damaged: every call is refused with 503 until a restart. */
+  readonly damaged: boolean;
+  /** Records a store error; true when it means the database failed. */
+  report(err: unknown): boolean;
+}
+
 /**
  * Receives every call from the SIP engine, asks admission control who may call and which tenant
  * answers, and hands admitted calls to a CallSession. It also owns the "accepting" switch used
@@ -22,6 +30,7 @@ export class CallController {
     private readonly registry: CallRegistry,
     private sessionDeps: CallSessionDeps,
     private readonly log: Logger,
+    private readonly store?: StoreCondition,
   ) {
     engine.on('call', (call) => this.onCall(call));
     const track = sessionDeps.trackRelease;
@@ -80,19 +89,35 @@ export class CallController {
 
   private onCall(call: IncomingCall): void {
     let decision;
-    try {
-      decision = this.admission.decide(call.info, this.accepting);
-    } catch (err) {
-      // A store error must not leave the caller hanging: 500, and the daemon carries on.
-      this.log.error({ err: (err as Error).message, callId: call.info.callId }, 'admission failed');
-      decision = { kind: 'reject', status: 500, reason: 'Server Internal Error', why: 'admission error' } as const;
+    // 503, not 500: a carrier fails over to another gateway on 503 (RFC 3261 §21.5.4).
+    const unavailable = (cause: 'store_failed' | 'admission_error', why: string) =>
+      ({
+        kind: 'reject',
+        status: 503,
+        reason: 'Service Unavailable',
+        cause,
+        accountId: null,
+        why,
+        headers: { 'Retry-After': String(this.sessionDeps.retryAfterS ?? 30) },
+      }) as const;
+    if (this.store?.damaged) {
+      decision = unavailable('store_failed', 'database damaged');
+    } else {
+      try {
+        decision = this.admission.decide(call.info, this.accepting);
+      } catch (err) {
+        // A store error must not leave the caller hanging, and the daemon carries on.
+        const storeFailed = this.store?.report(err) ?? false;
+        this.log.error({ err: (err as Error).message, callId: call.info.callId, storeFailed }, 'admission failed');
+        decision = storeFailed ? unavailable('store_failed', 'database failed') : unavailable('admission_error', 'admission error');
+      }
     }
     if (decision.kind === 'reject') {
       this.log.info(
-        { callId: call.info.callId, source: call.info.source.address, status: decision.status, why: decision.why },
+        { callId: call.info.callId, source: call.info.source.address, status: decision.status, why: decision.why, accountId: decision.accountId },
         'call rejected',
       );
-      this.sessionDeps.metrics.callRejected(decision.status);
+      this.sessionDeps.metrics.callRejected(decision.status, { accountId: decision.accountId, cause: decision.cause });
       try {
         call.reject(decision.status, { reason: decision.reason, ...(decision.headers ? { headers: decision.headers } : {}) });
       } catch {

@@ -59,6 +59,10 @@ export const ERRORS = {
     message: 'this migration re-seals stored call data and needs the master key (%s); run `kalem db migrate` where the key is readable',
   },
   KALEM_ERR_DB_OPEN: { kind: 'failure', message: 'cannot open database %s: %s' },
+  KALEM_ERR_DB_CORRUPT: {
+    kind: 'failure',
+    message: 'database %s fails its integrity check (%s); restore it from a backup (`kalem db check` lists every problem)',
+  },
   KALEM_ERR_INVALID_E164: { kind: 'usage', message: 'not a valid E.164 phone number: %s' },
   KALEM_ERR_INVALID_CIDR: { kind: 'usage', message: 'not a valid IPv4 or IPv6 address or CIDR: %s' },
   KALEM_ERR_INVALID_ARGUMENT: { kind: 'usage', message: '%s' },

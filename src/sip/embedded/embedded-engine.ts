@@ -1,12 +1,12 @@
 /**
  * The embedded SIP engine: RFC 3261 layers wired together behind the SipEngine port.
  *
- *   transports (UDP/TCP/TLS) → TransportLayer (parse, RFC 3581, 400s) → gate (scanners, rate
- *   limit) → TransactionLayer (100 Trying, retransmissions, timers) → UserAgentCore (dialogs,
- *   calls) → `call` events for the controller.
+ *   transports (UDP/TCP/TLS) → TransportLayer (parse, RFC 3581; malformed: gate, then 400s) →
+ *   gate (scanners, rate limit) → TransactionLayer (100 Trying, retransmissions, timers) →
+ *   UserAgentCore (dialogs, calls) → `call` events for the controller.
  *
- * The gate sits before the transaction layer on purpose: a scanner or a flooding source must
- * not even get a 100 Trying back.
+ * The gate sits before every answer on purpose: a scanner or a flooding source must not even
+ * get a 100 Trying, or a 400 for a malformed request, back.
  */
 import { readFile } from 'node:fs/promises';
 import { isIPv6 } from 'node:net';
@@ -21,12 +21,13 @@ import { TransactionLayer } from './transaction/transaction-layer.js';
 import { TcpTransport } from './transport/tcp-transport.js';
 import { TlsTransport } from './transport/tls-transport.js';
 import { TransportLayer } from './transport/transport-layer.js';
-import type { ReceivedSource, Transport } from './transport/types.js';
+import type { ReceivedSource, StreamLimits, Transport } from './transport/types.js';
 import { UdpTransport } from './transport/udp-transport.js';
 import { UserAgentCore } from './ua/user-agent-core.js';
 
-/** Decides, before anything is answered, whether a request is processed or silently dropped. */
-export type RequestGate = (request: SipRequest, source: ReceivedSource) => 'pass' | 'drop';
+import type { RequestGate } from '../request-gate.js';
+import { redactSipText } from '../trace-redaction.js';
+export type { RequestGate } from '../request-gate.js';
 
 export interface EmbeddedEngineOptions {
   listenAddress: string;
@@ -47,12 +48,15 @@ export interface EmbeddedEngineOptions {
   clock: Clock;
   log: Logger;
   gate?: RequestGate;
+  /** Trunk addresses: TCP/TLS connection caps and accept rates do not apply to them. */
+  isTrustedSource?: (address: string) => boolean;
+  /** Accept rate and TLS handshake limits (defaults: DEFAULT_STREAM_LIMITS). */
+  acceptLimits?: Partial<Pick<StreamLimits, 'maxAcceptsPerIp' | 'acceptWindowMs' | 'acceptBlockMs' | 'handshakeTimeoutMs'>>;
 }
 
 /** How long stop() waits for answers to its BYEs before closing the transports. */
 const STOP_GRACE_MS = 2000;
 
-const AUTH_VALUE = /^((?:proxy-)?authorization:\s*\S+)\s.*$/gim;
 
 export class EmbeddedSipEngine extends TypedEmitter<SipEngineEvents> implements SipEngine {
   readonly name = 'embedded' as const;
@@ -75,23 +79,28 @@ export class EmbeddedSipEngine extends TypedEmitter<SipEngineEvents> implements 
       maxConnectionsPerIp: o.maxConnectionsPerIp,
       idleTimeoutMs: o.connectionIdleTimeoutMs,
       maxMessageBytes: o.maxMessageBytes,
+      ...o.acceptLimits,
     };
     if (o.udpPort >= 0) this.transports.push(new UdpTransport({ host: o.listenAddress, port: o.udpPort, maxMessageBytes: o.maxMessageBytes }));
-    if (o.tcpPort >= 0) this.transports.push(new TcpTransport({ host: o.listenAddress, port: o.tcpPort, limits, clock: o.clock }));
+    const trusted = o.isTrustedSource ? { isTrustedSource: o.isTrustedSource } : {};
+    if (o.tcpPort >= 0) this.transports.push(new TcpTransport({ host: o.listenAddress, port: o.tcpPort, limits, clock: o.clock, ...trusted }));
     if (o.tlsPort >= 0 && o.tlsCertFile && o.tlsKeyFile) {
       const [cert, key] = await Promise.all([readFile(o.tlsCertFile), readFile(o.tlsKeyFile)]);
-      this.tls = new TlsTransport({ host: o.listenAddress, port: o.tlsPort, limits, clock: o.clock, cert, key });
+      this.tls = new TlsTransport({ host: o.listenAddress, port: o.tlsPort, limits, clock: o.clock, cert, key, ...trusted });
       this.transports.push(this.tls);
     }
     if (this.transports.length === 0) throw new Error('no SIP transport enabled: set sip.udp_port, sip.tcp_port or TLS files');
 
+    let core: UserAgentCore | undefined;
+    const gate = o.gate;
     const transportLayer = new TransportLayer({
       transports: this.transports,
+      ...(gate ? { gate: (req: Parameters<RequestGate>[0], source: ReceivedSource) => gate(req, source) } : {}),
       parseLimits: { maxMessageBytes: o.maxMessageBytes, maxHeaders: o.maxHeaders },
       ...(o.publicAddress ? { advertisedHost: o.publicAddress } : {}),
     });
     const timers = timerTables({ T1: o.t1Ms });
-    const core = new UserAgentCore({
+    core = new UserAgentCore({
       clock: o.clock,
       timers,
       log: o.log,
@@ -105,7 +114,7 @@ export class EmbeddedSipEngine extends TypedEmitter<SipEngineEvents> implements 
     core.attach(txLayer);
     transportLayer.on('request', (req, source) => {
       if (o.sipTrace) this.trace('in', req, source);
-      if (o.gate && o.gate(req, source) === 'drop') return;
+      if (gate && gate(req, source, { inDialog: core!.knowsDialog(req) }) === 'drop') return;
       try {
         txLayer.receiveRequest(req, source);
       } catch (err) {
@@ -179,8 +188,8 @@ export class EmbeddedSipEngine extends TypedEmitter<SipEngineEvents> implements 
   }
 
   private trace(direction: 'in' | 'out', msg: SipMessage, source: ReceivedSource): void {
-    // Authorization values are secrets-in-transit (digest responses); they never reach the log.
-    const text = serializeMessage(msg).toString('utf8').replace(AUTH_VALUE, '$1 [redacted]');
+    // Digest responses and SRTP keys are secrets in transit; they never reach the log.
+    const text = redactSipText(serializeMessage(msg).toString('utf8'));
     this.opts.log.debug({ direction, remote: `${source.address}:${source.port}`, transport: source.transport, sip: text }, 'sip trace');
   }
 }

@@ -89,3 +89,39 @@ t.test('a slow peer: half a message waits, memory is the bytes received', async 
   t.equal(f.buffered, 40);
   t.same(f.push(m.subarray(40)), [m]);
 });
+
+t.test('any chunking of a stream frames the same messages; nothing returned shares memory with the stream', async (t) => {
+  // Messages of very different sizes, keep-alives and pings between them, cut at random points
+  // (a fixed seed): the growable buffer, the resumed header search and the start offset must agree.
+  const msgs = [make('x'.repeat(60_000)), make(''), make('short'), make(Buffer.alloc(3000, 0x0d)), make('y'.repeat(20_000))];
+  const stream = Buffer.concat([Buffer.from('\r\n'), msgs[0]!, Buffer.from('\r\n\r\n'), msgs[1]!, msgs[2]!, Buffer.from('\r\n'), msgs[3]!, msgs[4]!]);
+  let seed = 7;
+  const rand = (n: number): number => {
+    seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
+    return seed % n;
+  };
+  for (const maxChunk of [1, 3, 17, 1500, 70_000]) {
+    let pings = 0;
+    const f = new SipStreamFramer({ onPing: () => pings++ });
+    const got: Buffer[] = [];
+    for (let i = 0; i < stream.length; ) {
+      const n = 1 + rand(maxChunk);
+      // A fresh copy per chunk, then scribbled over after the push, as a reused socket buffer would be.
+      const chunk = Buffer.from(stream.subarray(i, i + n));
+      for (const m of f.push(chunk)) {
+        got.push(m);
+        m.fill(0x21); // a consumer scribbling on what it got must not disturb the framer
+      }
+      chunk.fill(0x7e);
+      i += n;
+    }
+    t.equal(got.length, msgs.length, `chunks up to ${maxChunk} bytes: ${msgs.length} messages`);
+    t.equal(f.buffered, 0, 'nothing left over');
+    t.equal(pings, 1, 'the one ping reported');
+  }
+  // What was returned before the scribbling: checked with a framer whose output is kept.
+  const f = new SipStreamFramer();
+  const kept: Buffer[] = [];
+  for (let i = 0; i < stream.length; i += 1000) kept.push(...f.push(stream.subarray(i, i + 1000)));
+  t.same(kept, msgs, 'exactly the messages sent');
+});

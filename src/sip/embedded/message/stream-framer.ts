@@ -8,6 +8,11 @@
  *
  * Errors are SipParseError and are final for the connection: framing is lost, so the transport
  * sends the error response if it can and closes the connection (RFC 4475 §3.1.2.2/§3.1.2.3).
+ *
+ * Cost is linear in the bytes received, however the stream is chunked: received bytes go into one
+ * growable buffer (capacity doubled when full, so each byte is copied O(1) times on average), the
+ * header search resumes where it stopped, and consumed messages advance a start offset instead of
+ * moving the rest. The framer keeps no reference to a chunk it was given (its bytes are copied).
  */
 
 import { SipParseError } from './types.js';
@@ -26,8 +31,13 @@ export interface StreamFramerOptions {
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const LFLF = Buffer.from('\n\n');
 
+const EMPTY = Buffer.alloc(0);
+
 export class SipStreamFramer {
-  private buf: Buffer = Buffer.alloc(0);
+  /** Bytes received and not yet framed are store[start, end). */
+  private store: Buffer = EMPTY;
+  private start = 0;
+  private end = 0;
   /** Where to resume the search for the end of the header block. */
   private scanFrom = 0;
   /** Body length and header length of the message being received, once its headers are in. */
@@ -46,7 +56,46 @@ export class SipStreamFramer {
 
   /** Bytes held while waiting for the rest of a message (for idle-connection accounting). */
   get buffered(): number {
-    return this.buf.length;
+    return this.end - this.start;
+  }
+
+  /** The unframed bytes (a view, not a copy). */
+  private get buf(): Buffer {
+    return this.store.subarray(this.start, this.end);
+  }
+
+  private append(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    if (this.start === this.end) {
+      this.start = 0;
+      this.end = 0;
+    }
+    const live = this.end - this.start;
+    if (this.end + chunk.length > this.store.length) {
+      const capacity = Math.max(4096, 2 * (live + chunk.length));
+      const next = Buffer.allocUnsafe(capacity);
+      this.store.copy(next, 0, this.start, this.end);
+      this.store = next;
+      this.start = 0;
+      this.end = live;
+    }
+    chunk.copy(this.store, this.end);
+    this.end += chunk.length;
+  }
+
+  /** Drops `n` framed (or skipped) bytes from the front. */
+  private consume(n: number): void {
+    this.start += n;
+    if (this.start < this.end) return;
+    // Empty: reuse a small store for the next message, let a big one (a 64 KB message) go.
+    if (this.store.length > 16 * 1024) this.clear();
+    else this.start = this.end = 0;
+  }
+
+  private clear(): void {
+    this.store = EMPTY;
+    this.start = 0;
+    this.end = 0;
   }
 
   /**
@@ -55,7 +104,7 @@ export class SipStreamFramer {
    */
   push(chunk: Buffer): Buffer[] {
     if (this.failed !== undefined) throw this.failed;
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    this.append(chunk);
     const out: Buffer[] = [];
     try {
       for (;;) {
@@ -65,7 +114,7 @@ export class SipStreamFramer {
       }
     } catch (err) {
       this.failed = err instanceof SipParseError ? err : new SipParseError(String(err), 400);
-      this.buf = Buffer.alloc(0);
+      this.clear();
       throw this.failed;
     }
     return out;
@@ -76,7 +125,7 @@ export class SipStreamFramer {
       if (!this.skipKeepAlives()) return undefined;
       const end = this.findHeaderEnd();
       if (end === undefined) {
-        if (this.buf.length > this.maxHeaderBytes) {
+        if (this.buffered > this.maxHeaderBytes) {
           throw new SipParseError(`header block larger than ${this.maxHeaderBytes} bytes`, 513);
         }
         return undefined;
@@ -89,10 +138,9 @@ export class SipStreamFramer {
       this.pending = { headLen: end, bodyLen };
     }
     const total = this.pending.headLen + this.pending.bodyLen;
-    if (this.buf.length < total) return undefined;
-    const msg = Buffer.from(this.buf.subarray(0, total)); // a copy: the rest of the stream is not retained
-    this.buf = this.buf.subarray(total);
-    if (this.buf.length === 0) this.buf = Buffer.alloc(0);
+    if (this.buffered < total) return undefined;
+    const msg = Buffer.from(this.store.subarray(this.start, this.start + total)); // a copy: the stream's buffer is not retained
+    this.consume(total);
     this.pending = undefined;
     this.scanFrom = 0;
     return msg;
@@ -115,10 +163,10 @@ export class SipStreamFramer {
       i += c === 0x0d && b[i + 1] === 0x0a ? 2 : 1; // a pong or a stray line ending
     }
     if (i > 0) {
-      this.buf = b.subarray(i);
+      this.consume(i);
       this.scanFrom = 0;
     }
-    return this.buf.length > 0 && this.buf[0] !== 0x0d && this.buf[0] !== 0x0a;
+    return this.buffered > 0 && this.store[this.start] !== 0x0d && this.store[this.start] !== 0x0a;
   }
 
   /** Length of the header block including the empty line, or undefined while incomplete. */

@@ -39,8 +39,14 @@ export interface HeaderLine {
   value: string;
 }
 
-/** Scrapes the header lines an error response needs from raw bytes; undefined if it is not a request. */
-export function scrapeRequestHeaders(raw: Buffer): HeaderLine[] | undefined {
+/** Kept for the request gate (scanner detection), never copied into the response. */
+const FOR_GATE = new Set(['user-agent']);
+
+/**
+ * Scrapes the method and the header lines an error response (and the request gate) needs from
+ * raw bytes; undefined if it is not a request.
+ */
+export function scrapeRequestHeaders(raw: Buffer): { method: string; lines: HeaderLine[] } | undefined {
   // Only the head matters and it is ASCII; latin1 decoding never throws.
   let end = raw.indexOf('\r\n\r\n');
   if (end < 0) end = Math.min(raw.length, 65_536);
@@ -57,10 +63,10 @@ export function scrapeRequestHeaders(raw: Buffer): HeaderLine[] | undefined {
     if (colon <= 0) continue;
     const rawName = line.slice(0, colon).trim().toLowerCase();
     const name = COMPACT[rawName] ?? rawName;
-    if (!(name in CANONICAL)) continue;
+    if (!(name in CANONICAL) && !FOR_GATE.has(name)) continue;
     out.push({ name, value: line.slice(colon + 1).trim() });
   }
-  return out;
+  return { method: start.trim().split(' ')[0]!.toUpperCase(), lines: out };
 }
 
 /**

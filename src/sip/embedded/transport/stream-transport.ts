@@ -6,7 +6,15 @@
  *
  * The idle timer restarts only on a *complete* message received or a message sent, never on raw
  * bytes: a peer that dribbles half a message and stalls is dropped after `idleTimeoutMs` however
- * slowly it dribbles. The same timer bounds a TLS handshake that never finishes.
+ * slowly it dribbles. An inbound TLS handshake has its own, shorter timer (`handshakeTimeoutMs`):
+ * a handshake costs CPU and a slot, and a real client finishes it in a few round trips.
+ *
+ * Who may take a slot: trunk addresses (`isTrustedSource`) are exempt from the per-address cap
+ * and the accept rate limit, and may use every slot up to `maxConnections`; other sources share
+ * at most three quarters of them (all of them when the transport knows no trunks), each within `maxConnectionsPerIp` and `maxAcceptsPerIp` new
+ * connections per `acceptWindowMs` (over it: refused for `acceptBlockMs`). So 64 silent
+ * connections from a carrier's address do not lock that carrier out, and strangers cannot fill
+ * the slots carriers need.
  *
  * A framing error (oversize, garbage Content-Length) closes that connection only.
  */
@@ -14,6 +22,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { systemClock, type Clock, type TimerHandle } from '../../../core/clock.js';
 import { SipStreamFramer } from '../message/index.js';
+import { RateLimiter } from '../../rate-limiter.js';
 import {
   DEFAULT_STREAM_LIMITS,
   normaliseAddress,
@@ -34,7 +43,12 @@ export interface StreamTransportOptions {
   clock?: Clock;
   /** How long an outbound connect (and TLS handshake) may take before the send fails. */
   connectTimeoutMs?: number;
+  /** Trunk addresses: exempt from the per-address cap and the accept rate, may use every slot. */
+  isTrustedSource?: (address: string) => boolean;
 }
+
+/** Share of `maxConnections` that sources other than trunk addresses may hold together. */
+const STRANGER_SHARE = 0.75;
 
 interface Connection {
   readonly id: string;
@@ -48,6 +62,10 @@ interface Connection {
   /** Resolves once the connection can carry data (connected / handshake done). */
   ready: Promise<void>;
   idle: TimerHandle | undefined;
+  /** Inbound TLS: closes the connection if the handshake is not done in time. */
+  handshake: TimerHandle | undefined;
+  /** Counts against the strangers' share (inbound from a non-trunk address). */
+  stranger: boolean;
   source: ReceivedSource | undefined;
   closed: boolean;
 }
@@ -61,6 +79,11 @@ export abstract class StreamTransport extends EventEmitter<TransportEvents> impl
   private readonly connections = new Map<string, Connection>();
   private readonly byRemote = new Map<string, Connection>();
   private readonly perIp = new Map<string, number>();
+  private strangers = 0;
+  private readonly accepts: RateLimiter;
+  private readonly isTrusted: (address: string) => boolean;
+  /** Most connections non-trunk sources hold together (all of them when no trunk is known). */
+  private readonly strangerCap: number;
   private seq = 0;
   private bound: ListenAddress | undefined;
   private closed = false;
@@ -77,6 +100,16 @@ export abstract class StreamTransport extends EventEmitter<TransportEvents> impl
     }
     this.clock = options.clock ?? systemClock;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.isTrusted = options.isTrustedSource ?? (() => false);
+    this.strangerCap =
+      options.isTrustedSource === undefined ? this.limits.maxConnections : Math.max(1, Math.floor(this.limits.maxConnections * STRANGER_SHARE));
+    this.accepts = new RateLimiter({
+      clock: this.clock,
+      requests: this.limits.maxAcceptsPerIp,
+      windowMs: this.limits.acceptWindowMs,
+      blockMs: this.limits.acceptBlockMs,
+      maxSources: 20_000,
+    });
     // A plain net.Server for TLS too: the caps are checked before any handshake work is spent,
     // and the TLS subclass wraps accepted sockets with whatever credentials are current.
     this.server = net.createServer({ noDelay: true }, (raw) => this.onInbound(raw));
@@ -87,6 +120,11 @@ export abstract class StreamTransport extends EventEmitter<TransportEvents> impl
   protected abstract wrapInbound(raw: net.Socket): net.Socket;
   /** Opens a client connection; `ready` is the event meaning "data may flow". */
   protected abstract connectOutbound(host: string, port: number): { socket: net.Socket; readyEvent: string };
+  /** The event that ends an inbound handshake (TLS: 'secure'); undefined when there is none. */
+  protected handshakeDoneEvent(): string | undefined {
+    return undefined;
+  }
+
   /** TLS details for a connection, read once after the handshake. */
   protected tlsInfo(_socket: net.Socket): TlsInfo | undefined {
     return undefined;
@@ -153,32 +191,65 @@ export abstract class StreamTransport extends EventEmitter<TransportEvents> impl
       raw.destroy();
       return;
     }
+    const trusted = this.isTrusted(ip);
     const fromIp = this.perIp.get(ip) ?? 0;
-    if (this.connections.size >= this.limits.maxConnections || fromIp >= this.limits.maxConnectionsPerIp) {
+    const refuse = (code: 'connection-refused-cap' | 'connection-refused-rate', message: string): void => {
       // Reset rather than FIN: the refused peer learns at once and we keep no state.
       raw.resetAndDestroy();
-      this.emit('warning', {
-        code: 'connection-refused-cap',
-        message:
-          fromIp >= this.limits.maxConnectionsPerIp
-            ? `refused a connection from ${ip}: ${fromIp} open from that address (limit ${this.limits.maxConnectionsPerIp})`
-            : `refused a connection from ${ip}: ${this.connections.size} open (limit ${this.limits.maxConnections})`,
-        remote,
-      });
-      return;
+      this.emit('warning', { code, message, remote });
+    };
+    if (this.connections.size >= this.limits.maxConnections) {
+      return refuse('connection-refused-cap', `refused a connection from ${ip}: ${this.connections.size} open (limit ${this.limits.maxConnections})`);
+    }
+    if (!trusted) {
+      if (fromIp >= this.limits.maxConnectionsPerIp) {
+        return refuse('connection-refused-cap', `refused a connection from ${ip}: ${fromIp} open from that address (limit ${this.limits.maxConnectionsPerIp})`);
+      }
+      if (this.strangers >= this.strangerCap) {
+        return refuse('connection-refused-cap', `refused a connection from ${ip}: ${this.strangers} open from non-trunk addresses (limit ${this.strangerCap})`);
+      }
+      const verdict = this.accepts.check(ip);
+      if (verdict !== 'allow') {
+        if (verdict === 'block') {
+          refuse('connection-refused-rate', `refusing connections from ${ip} for ${this.limits.acceptBlockMs} ms: over ${this.limits.maxAcceptsPerIp} per ${this.limits.acceptWindowMs} ms`);
+        } else {
+          raw.resetAndDestroy(); // already reported when the block began
+        }
+        return;
+      }
     }
     this.perIp.set(ip, fromIp + 1);
+    if (!trusted) this.strangers++;
     let socket: net.Socket;
     try {
       socket = this.wrapInbound(raw);
     } catch (err) {
       this.perIp.set(ip, fromIp);
+      if (!trusted) this.strangers--;
       raw.destroy();
       this.emit('warning', { code: 'tls-handshake-failed', message: (err as Error).message, remote });
       return;
     }
     const conn = this.register(socket, true, ip, [remoteKey(ip, remote.port)]);
+    conn.stranger = !trusted;
     conn.ready = Promise.resolve();
+    const done = this.handshakeDoneEvent();
+    if (done !== undefined) {
+      conn.handshake = this.clock.setTimer(this.limits.handshakeTimeoutMs, () => {
+        conn.handshake = undefined;
+        this.emit('warning', {
+          code: 'tls-handshake-timeout',
+          message: `closing ${conn.id}: TLS handshake not finished within ${this.limits.handshakeTimeoutMs} ms`,
+          connectionId: conn.id,
+          remote,
+        });
+        this.drop(conn);
+      });
+      socket.once(done, () => {
+        conn.handshake?.cancel();
+        conn.handshake = undefined;
+      });
+    }
   }
 
   private openOutbound(host: string, port: number): Connection {
@@ -218,6 +289,8 @@ export abstract class StreamTransport extends EventEmitter<TransportEvents> impl
       remoteKeys,
       ready: Promise.resolve(),
       idle: undefined,
+      handshake: undefined,
+      stranger: false,
       source: undefined,
       closed: false,
     };
@@ -295,6 +368,9 @@ export abstract class StreamTransport extends EventEmitter<TransportEvents> impl
     conn.closed = true;
     conn.idle?.cancel();
     conn.idle = undefined;
+    conn.handshake?.cancel();
+    conn.handshake = undefined;
+    if (conn.stranger) this.strangers--;
     this.connections.delete(conn.id);
     for (const k of conn.remoteKeys) if (this.byRemote.get(k) === conn) this.byRemote.delete(k);
     if (conn.inbound) {

@@ -1,6 +1,6 @@
 /**
- * SIP over TLS (RFC 3261 §26.3.1, RFC 5630): TLS 1.2 minimum, 1.3 preferred (node's default
- * maxVersion is TLSv1.3, so a 1.3-capable peer always gets 1.3).
+ * SIP over TLS (RFC 3261 §26.3.1, RFC 5630) under the project's TLS policy (core/tls-policy.ts,
+ * RFC 9325): TLS 1.3 preferred, TLS 1.2 only with ECDHE and AEAD suites, nothing older.
  *
  * The certificate and key are PEM buffers and can be replaced at run time with
  * `setCredentials` (SIGHUP reload): each accepted socket is wrapped with the secure context that
@@ -10,6 +10,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import { tlsPolicy } from '../../../core/tls-policy.js';
 import type { TlsInfo } from './types.js';
 import { StreamTransport, type StreamTransportOptions } from './stream-transport.js';
 
@@ -56,7 +57,7 @@ export class TlsTransport extends StreamTransport {
   }
 
   private makeContext(cert: Buffer, key: Buffer): tls.SecureContext {
-    return tls.createSecureContext({ cert, key, minVersion: this.minVersion });
+    return tls.createSecureContext({ ...tlsPolicy(), cert, key, minVersion: this.minVersion });
   }
 
   protected wrapInbound(raw: net.Socket): net.Socket {
@@ -71,6 +72,7 @@ export class TlsTransport extends StreamTransport {
   protected connectOutbound(host: string, port: number): { socket: net.Socket; readyEvent: string } {
     const bare = host.startsWith('[') ? host.slice(1, -1) : host;
     const opts: tls.ConnectionOptions = {
+      ...tlsPolicy(),
       host: bare,
       port,
       minVersion: this.minVersion,
@@ -82,6 +84,10 @@ export class TlsTransport extends StreamTransport {
     if (net.isIP(bare) === 0) opts.servername = bare;
     if (this.tlsOptions.ca !== undefined) opts.ca = this.tlsOptions.ca;
     return { socket: tls.connect(opts), readyEvent: 'secureConnect' };
+  }
+
+  protected override handshakeDoneEvent(): string {
+    return 'secure';
   }
 
   protected override tlsInfo(socket: net.Socket): TlsInfo {

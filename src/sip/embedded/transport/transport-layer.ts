@@ -6,7 +6,8 @@
  * (response) → `response` event. Nothing thrown by the parser or by a listener escapes into the
  * socket callbacks: a bad message costs a warning, never the process.
  *
- * Malformed requests are answered HERE and only here (see error-response.ts): when the parser
+ * Malformed requests are answered HERE and only here (see error-response.ts), after the request
+ * gate (when one is given) let them through, so a scanner or a blocked source gets no 400: when the parser
  * rejects a request with a status (400/413/505 …) and the head still holds Via, From, To,
  * Call-ID and CSeq, a stateless error response goes back to the source (same connection on a
  * stream, source address and port on UDP — the Via may be the broken part). Layers above never
@@ -28,6 +29,7 @@ import {
   type SipResponse,
 } from '../message/types.js';
 import type { TransactionTransport } from '../transaction/types.js';
+import type { GateRequest } from '../../request-gate.js';
 import { buildErrorResponse, scrapeRequestHeaders, type HeaderLine } from './error-response.js';
 import type { ReceivedSource, SendTarget, Transport, TransportProtocol, TransportWarning } from './types.js';
 import { isReliable, responseDestination, stampTopVia } from './via.js';
@@ -55,12 +57,18 @@ export interface TransportLayerOptions {
    * 0.0.0.0 or behind NAT). Defaults to each listener's bound address.
    */
   advertisedHost?: string;
+  /**
+   * The request gate, for malformed requests (well-formed ones are gated by the engine above):
+   * 'drop' means no error response goes back.
+   */
+  gate?: (request: GateRequest, source: ReceivedSource) => 'pass' | 'drop';
 }
 
 export class TransportLayer extends EventEmitter<TransportLayerEvents> implements TransactionTransport {
   private readonly transports: readonly Transport[];
   private readonly parseLimits: ParseLimits;
   private readonly advertisedHost: string | undefined;
+  private readonly gate: TransportLayerOptions['gate'];
   private closed = false;
 
   constructor(options: TransportLayerOptions) {
@@ -71,6 +79,7 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> implement
     this.transports = [...options.transports];
     this.parseLimits = options.parseLimits ?? DEFAULT_PARSE_LIMITS;
     this.advertisedHost = options.advertisedHost;
+    this.gate = options.gate;
     for (const t of this.transports) {
       t.on('message', (data, source) => this.onRaw(data, source));
       t.on('warning', (w) => this.warn({ ...w, transport: t.protocol }));
@@ -193,9 +202,18 @@ export class TransportLayer extends EventEmitter<TransportLayerEvents> implement
     // The parser hands over the request as far as it got; when that stops short of the headers
     // a response needs (it failed on an earlier line), scrape them from the raw head instead.
     const partial = err instanceof SipParseError ? err.request : undefined;
+    const scraped = scrapeRequestHeaders(data);
+    if (partial === undefined && scraped === undefined) return; // not a request: nobody to answer
+    if (this.gate !== undefined) {
+      const lines = [...(partial?.headers.list ?? []), ...(scraped?.lines ?? [])];
+      const probe: GateRequest = {
+        method: partial?.method ?? scraped?.method ?? null,
+        headers: { get: (name) => lines.find((h) => h.name === name.toLowerCase())?.value },
+      };
+      if (this.gate(probe, source) === 'drop') return;
+    }
     if (partial !== undefined && this.answerStatelessly(partial.headers.list, status, source)) return;
-    const lines = scrapeRequestHeaders(data);
-    if (lines !== undefined) this.answerStatelessly(lines, status, source);
+    if (scraped !== undefined) this.answerStatelessly(scraped.lines, status, source);
   }
 
   /** Sends a stateless error response back to where the request came from; false if it cannot. */

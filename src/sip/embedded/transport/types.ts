@@ -54,6 +54,8 @@ export interface TransportWarning {
     | 'framing-error'
     | 'oversize'
     | 'connection-refused-cap'
+    | 'connection-refused-rate'
+    | 'tls-handshake-timeout'
     | 'idle-timeout'
     | 'socket-error'
     | 'tls-handshake-failed';
@@ -91,6 +93,13 @@ export interface StreamLimits {
   idleTimeoutMs: number;
   /** Largest message accepted (start line + headers + body). */
   maxMessageBytes: number;
+  /** New inbound connections one source IP may open per `acceptWindowMs` (trunk addresses exempt). */
+  maxAcceptsPerIp: number;
+  acceptWindowMs: number;
+  /** How long a source over the accept rate is refused outright. */
+  acceptBlockMs: number;
+  /** An inbound TLS handshake not finished within this is closed (well before the idle timeout). */
+  handshakeTimeoutMs: number;
 }
 
 export const DEFAULT_STREAM_LIMITS: StreamLimits = Object.freeze({
@@ -98,6 +107,10 @@ export const DEFAULT_STREAM_LIMITS: StreamLimits = Object.freeze({
   maxConnectionsPerIp: 64,
   idleTimeoutMs: 120_000,
   maxMessageBytes: 65_535,
+  maxAcceptsPerIp: 64,
+  acceptWindowMs: 1000,
+  acceptBlockMs: 10_000,
+  handshakeTimeoutMs: 5000,
 });
 
 /** Reports IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`) as the IPv4 address they carry. */

@@ -246,6 +246,15 @@ export class UserAgentCore implements TransactionUser {
     tx.respond(r);
   }
 
+  /** Whether a request belongs to a dialog (early or confirmed) of ours: Call-ID and both tags match. */
+  knowsDialog(request: SipRequest): boolean {
+    try {
+      return this.dialogOf(request) !== undefined;
+    } catch {
+      return false; // a From/To the UA could not parse: not ours
+    }
+  }
+
   private dialogOf(request: SipRequest): EmbeddedCall | undefined {
     const callId = request.headers.get('call-id') ?? '';
     const localTag = tagOf(parseNameAddr(request.headers.get('to') ?? ''));
