@@ -125,7 +125,6 @@ export class Daemon {
         path: config.store.path,
         clock: app.clock,
         keyring: app.keyring,
-        reads: app.store.calls,
         log: app.logger.child({ component: 'store' }),
         health: storeHealth,
       });
@@ -425,7 +424,7 @@ export class Daemon {
         down: (ms) => metrics.realtimeAddedLatency('down', ms),
       },
       reconnected: () => metrics.realtimeReconnect(),
-      startRecording: recordingStarter(app, app.sodium, app.logger.child({ component: 'recording' })),
+      startRecording: recordingStarter(app, app.sodium, app.logger.child({ component: 'recording' }), writes),
       recordingAnnouncement: (accountId, agentId) => app.store.agents.announcement(accountId, agentId),
       storeTranscript: (accountId, callId, turns) => writes.storeTranscript(accountId, callId, turns),
       audit: (accountId, action, details) =>

@@ -10,6 +10,12 @@ import type { Sodium } from '../crypto/sodium.js';
 import { createCodec } from '../media/codecs/create-codec.js';
 import { RecordingService } from '../privacy/recording-service.js';
 import type { ProvisioningApp } from './open-app.js';
+import type { TenantStore } from '../tenancy/ports.js';
+
+/** The call path's write queue (app/call-path-store.ts), as recordings use it. */
+export interface QueuedWrites {
+  write(label: string, run: (store: TenantStore) => void): void;
+}
 
 /** Recordings live beside the database: `<dir of store.path>/recordings/<account>/<call>.krec`. */
 export function recordingsDir(storePath: string): string {
@@ -24,7 +30,9 @@ const OPUS_RECORDING_RATE = 16_000;
  * call_recordings row, a new file (mode 0600, opened with O_EXCL), a secretstream under the key,
  * two decoders. Anything that fails here means no recording, logged; never a failed call.
  */
-export function recordingStarter(app: ProvisioningApp, sodium: Sodium, log: Logger): CallRecordingStarter {
+export function recordingStarter(app: ProvisioningApp, sodium: Sodium, log: Logger, writes?: QueuedWrites): CallRecordingStarter {
+  // The row goes through the call path's write queue (behind the call's CDR insert) when there is one.
+  const write = (label: string, run: (store: TenantStore) => void): void => (writes ? writes.write(label, run) : run(app.store));
   const dir = recordingsDir(app.config.store.path);
   return async ({ accountId, callId, codec }) => {
     const file = `${accountId}/${callId}.krec`;
@@ -34,21 +42,23 @@ export function recordingStarter(app: ProvisioningApp, sodium: Sodium, log: Logg
       await mkdir(dirname(path), { recursive: true, mode: 0o700 });
       fh = await open(path, 'wx', 0o600);
     } catch (err) {
-      log.warn({ callId, err: (err as NodeJS.ErrnoException).code ?? (err as Error).message }, 'recording not started: cannot create its file');
-      return null;
+      const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      log.warn({ callId, err: why }, 'recording not started: cannot create its file');
+      return { failure: `cannot create its file (${why})` };
     }
     let dataKey: { key: Uint8Array; wrapped: Uint8Array } | undefined;
     try {
       const wrappedAccountKey = app.store.accounts.wrappedKey(accountId);
       if (!wrappedAccountKey) throw new Error('account has no key');
       dataKey = app.keyring.newDataKey(accountId, wrappedAccountKey, callId, 'recording');
-      app.store.recordings.insert({ accountId, callId, wrappedKey: dataKey.wrapped, file, createdAt: new Date(app.clock.now()).toISOString() });
+      const row = { accountId, callId, wrappedKey: dataKey.wrapped, file, createdAt: new Date(app.clock.now()).toISOString() };
+      write(`recording.insert ${callId}`, (store) => store.recordings.insert(row));
       const cipher = openPushStream(sodium, dataKey.key, objectAd(accountId, callId, 'recording'));
       const opus = { sampleRate: OPUS_RECORDING_RATE };
       const callerCodec = createCodec(codec.name, opus);
       const agentCodec = createCodec(codec.name, opus);
       const handle = fh;
-      return new RecordingWriter({
+      const writer = new RecordingWriter({
         rate: callerCodec.sampleRate,
         clockRate: codec.clockRate,
         payloadType: codec.payloadType,
@@ -67,18 +77,19 @@ export function recordingStarter(app: ProvisioningApp, sodium: Sodium, log: Logg
         },
         onEnd: (s) => {
           try {
-            app.store.recordings.finish(accountId, callId, s.status === 'failed' ? 'failed' : 'complete', s.failure, s.bytes);
+            write(`recording.finish ${callId}`, (store) => store.recordings.finish(accountId, callId, s.status === 'failed' ? 'failed' : 'complete', s.failure, s.bytes));
           } catch (err) {
             log.error({ callId, err: (err as Error).message }, 'recording row not updated');
           }
           if (s.status === 'failed') log.warn({ callId, failure: s.failure, bytes: s.bytes }, 'recording stopped; the call went on');
         },
       });
+      return { writer };
     } catch (err) {
       log.warn({ callId, err: (err as Error).message }, 'recording not started');
       await fh.close().catch(() => undefined);
       await unlink(path).catch(() => undefined);
-      return null;
+      return { failure: (err as Error).message };
     } finally {
       if (dataKey) app.keyring.wipe(dataKey.key);
     }
