@@ -39,6 +39,8 @@ export interface ProvisioningApp extends StoreApp {
   readonly provisioning: ProvisioningService;
   /** CDRs and sealed transcripts: the call path stores transcripts, operators read them. */
   readonly callRecords: CallRecordsService;
+  /** Who the audit rows of this process name (config audit.actor, else cli:<unix user>). */
+  readonly actor: string;
 }
 
 export const MASTER_CHECK_META = 'master_key_check';
@@ -94,7 +96,7 @@ export async function openProvisioning(opts: AppOptions = {}): Promise<Provision
   const actor = configured.config.audit.actor ?? `cli:${safeUser()}`;
   const provisioning = new ProvisioningService(app.store, keyring, app.clock, actor);
   const callRecords = new CallRecordsService(app.store, keyring, app.clock, actor);
-  return { ...app, keyring, provisioning, callRecords };
+  return { ...app, keyring, provisioning, callRecords, actor };
 }
 
 /**
