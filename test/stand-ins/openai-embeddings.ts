@@ -119,6 +119,10 @@ export class OpenAIEmbeddingsStandIn {
     for (let i = 0; i < times; i++) this.failures.push({ status, retryAfterMs });
   }
 
+  clearFailures(): void {
+    this.failures = [];
+  }
+
   /** Every answer waits this long first (a slow API, for the latency budget and the filler). */
   delayAnswers(ms: number): void {
     this.holdMs = ms;
