@@ -29,6 +29,8 @@ import { openProvisioning, type AppOptions, type ProvisioningApp } from './open-
 import { buildSipEngine } from './sip-engine-factory.js';
 import { buildDigestVerifier } from './sip-policy.js';
 import { TrustedSources } from '../tenancy/trusted-sources.js';
+import { KbLookup } from '../tools/kb-search.js';
+import { openKnowledge, type KnowledgeApp } from './knowledge.js';
 
 /**
  * The `kalem serve` process: composition root and lifecycle. It builds every long-lived part,
@@ -55,6 +57,7 @@ export class Daemon {
   private rtpengineValue: Rtpengine | undefined;
   private anchor: MediaAnchor | undefined;
   private frameClock: FrameClock | undefined;
+  private knowledge: KnowledgeApp | undefined;
 
   constructor(private readonly opts: AppOptions) {}
 
@@ -334,6 +337,7 @@ export class Daemon {
       storeTranscript: (accountId, callId, turns) => {
         app.callRecords.storeTranscript(accountId, callId, turns);
       },
+      kb: this.kbDeps(app),
       audit: (accountId, action, details) =>
         app.store.audit.append({
           at: new Date(app.clock.now()).toISOString(),
@@ -343,6 +347,37 @@ export class Daemon {
           target: String(details['callId'] ?? ''),
           details,
         }),
+    };
+  }
+
+  /**
+   * Knowledge bases on calls: an agent linked to bases gets a KbLookup of its own per call
+   * (kb_search), searching only the call's account through its own key.
+   */
+  private kbDeps(app: App): NonNullable<RealtimeCallDeps['kb']> {
+    const knowledge = openKnowledge(app);
+    this.knowledge = knowledge;
+    const kb = app.config.kb;
+    return {
+      lookupFor: (accountId, agentId, log) => {
+        let bases;
+        try {
+          bases = knowledge.knowledge.basesOfAgent(accountId, agentId);
+        } catch (err) {
+          log.error({ err: (err as Error).message }, 'knowledge bases of the agent could not be read: no kb_search on this call');
+          return undefined;
+        }
+        if (bases.length === 0) return undefined;
+        return new KbLookup({
+          search: (a, b, q, o) => knowledge.knowledge.search(a, b, q, o),
+          accountId,
+          bases,
+          k: kb.search_k,
+          minScore: kb.search_min_score,
+          timeoutMs: kb.search_timeout_ms,
+          log,
+        });
+      },
     };
   }
 
@@ -376,6 +411,7 @@ export class Daemon {
       // Last, so metrics can be scraped during the drain.
       this.frameClock?.close();
       await this.api?.close();
+      await this.knowledge?.close();
       app.close();
       log.info('kalem stopped');
     })();

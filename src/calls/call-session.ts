@@ -20,6 +20,7 @@ import type { RealtimeClient } from '../realtime/realtime-client.js';
 import type { ReconnectPolicy } from '../realtime/reconnect-policy.js';
 import { isRealtimeError } from '../realtime/realtime-error.js';
 import type { TranscriptTurn } from '../tenancy/model.js';
+import type { KbLookup } from '../tools/kb-search.js';
 
 /** What realtime agents need beyond the echo's media (absent: realtime agents get 480). */
 export interface RealtimeCallDeps {
@@ -47,6 +48,8 @@ export interface RealtimeCallDeps {
   readonly storeTranscript: (accountId: string, callId: string, turns: TranscriptTurn[]) => void;
   /** An event in the account's audit trail (a refused key, a quota error). */
   readonly audit: (accountId: string, action: string, details: Record<string, unknown>) => void;
+  /** The knowledge-base lookup of a call to this agent (undefined: the agent has no bases). */
+  readonly kb?: { lookupFor(accountId: string, agentId: string, log: Logger): KbLookup | undefined };
 }
 
 /** Codecs our Realtime endpoint decodes itself (rtpengine transcodes anything else to one). */
@@ -92,6 +95,8 @@ export class CallSession {
   readonly id = newId('call');
   private media: DirectMedia | AnchoredMedia | undefined;
   private bridge: RealtimeBridge | undefined;
+  /** Owned by the call: its lookups in flight are aborted when the call ends. */
+  private kb: KbLookup | undefined;
   private maxTimer: TimerHandle | undefined;
   private mediaWatch: TimerHandle | undefined;
   /** A more precise CDR end reason than the SIP one (media-timeout, max-duration). */
@@ -187,6 +192,7 @@ export class CallSession {
       this.endCause ??= cause;
       void this.call.hangup().catch(() => undefined);
     };
+    this.kb = realtime.kb?.lookupFor(account.id, agent.id, log);
     const tools = new CallTools({
       clock: this.deps.clock,
       log,
@@ -197,6 +203,7 @@ export class CallSession {
       openWebhookSecret: () => realtime.openSecret(account.id, 'webhook'),
       wipe: realtime.wipe,
       webhook: realtime.webhook,
+      ...(this.kb ? { kb: this.kb } : {}),
     });
     const bridge = new RealtimeBridge({
       agent,
@@ -376,6 +383,7 @@ export class CallSession {
     const realtime = bridge?.summary();
     const transcript = bridge?.transcript() ?? [];
     if (bridge) void bridge.close().catch((err: Error) => this.log.warn({ err: err.message }, 'realtime close failed'));
+    this.kb?.close();
     this.releaseMedia();
     this.deps.registry.remove(this.id);
     if (stats) this.deps.metrics.rtpPackets({ received: stats.received, sent: stats.sent, lost: 0 });

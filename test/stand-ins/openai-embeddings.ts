@@ -94,7 +94,10 @@ export class OpenAIEmbeddingsStandIn {
   private readonly server: http.Server;
   readonly dimension: number;
 
-  private constructor(private readonly opts: EmbeddingsStandInOptions) {
+  private apiKey: string;
+
+  private constructor(opts: EmbeddingsStandInOptions) {
+    this.apiKey = opts.apiKey;
     this.dimension = opts.dimension ?? 256;
     this.server = http.createServer((req, res) => void this.handle(req, res));
   }
@@ -117,6 +120,11 @@ export class OpenAIEmbeddingsStandIn {
   /** The next `times` requests fail with `status` (429 or 5xx), with a short Retry-After. */
   failNext(status: number, times = 1, retryAfterMs = 5): void {
     for (let i = 0; i < times; i++) this.failures.push({ status, retryAfterMs });
+  }
+
+  /** From now on, the key accepted (a gateway helper that makes its own key). */
+  acceptKey(key: string): void {
+    this.apiKey = key;
   }
 
   clearFailures(): void {
@@ -149,7 +157,7 @@ export class OpenAIEmbeddingsStandIn {
       return send(404, { error: { message: 'not found', type: 'invalid_request_error', code: null } });
     }
     const auth = req.headers.authorization ?? '';
-    if (auth !== `Bearer ${this.opts.apiKey}`) {
+    if (auth !== `Bearer ${this.apiKey}`) {
       const got = auth.replace(/^Bearer /, '');
       return send(401, {
         error: { message: `Incorrect API key provided: ${got}. You can find your API key at https://platform.openai.com/account/api-keys.`, type: 'invalid_request_error', param: null, code: 'invalid_api_key' },
