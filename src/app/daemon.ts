@@ -375,6 +375,7 @@ export class Daemon {
           k: kb.search_k,
           minScore: kb.search_min_score,
           timeoutMs: kb.search_timeout_ms,
+          clock: app.clock,
           log,
         });
       },

@@ -12,6 +12,7 @@
  * name no host, status or key.
  */
 import type { RealtimeFunctionTool } from 'openai/resources/realtime/realtime';
+import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 
 export const KB_SEARCH_TOOL = 'kb_search';
@@ -39,6 +40,7 @@ export interface KbLookupOptions {
   readonly minScore: number;
   /** Latency budget of one lookup (embedding + vector search), ms. */
   readonly timeoutMs: number;
+  readonly clock: Clock;
   readonly log: Logger;
 }
 
@@ -93,10 +95,13 @@ export class KbLookup {
     if (query === '') return { ok: false, note: 'no query', output: JSON.stringify({ error: 'call kb_search with a non-empty "query"' }) };
     if (this.closed) return { ok: false, note: 'call closed', output: JSON.stringify({ error: 'the search was cancelled' }) };
     const controller = new AbortController();
-    const deadline = AbortSignal.timeout(this.opts.timeoutMs);
+    let timedOut = false;
+    const deadline = this.opts.clock.setTimer(this.opts.timeoutMs, () => {
+      timedOut = true;
+      controller.abort();
+    });
     const onAbort = (): void => controller.abort();
     signal.addEventListener('abort', onAbort, { once: true });
-    deadline.addEventListener('abort', onAbort, { once: true });
     if (signal.aborted) controller.abort();
     this.inFlight.add(controller);
     try {
@@ -118,7 +123,6 @@ export class KbLookup {
         ),
       };
     } catch (err) {
-      const timedOut = deadline.aborted;
       const cancelled = !timedOut && (signal.aborted || this.closed);
       this.opts.log.warn(
         { tool: KB_SEARCH_TOOL, timedOut, cancelled, code: (err as { code?: unknown }).code, err: cancelled ? undefined : (err as Error).message },
@@ -132,7 +136,7 @@ export class KbLookup {
       return { ok: false, note: timedOut ? 'timeout' : cancelled ? 'cancelled' : 'failed', output: JSON.stringify({ error }) };
     } finally {
       signal.removeEventListener('abort', onAbort);
-      deadline.removeEventListener('abort', onAbort);
+      deadline.cancel();
       this.inFlight.delete(controller);
     }
   }
