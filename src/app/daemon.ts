@@ -31,6 +31,7 @@ import { buildDigestVerifier } from './sip-policy.js';
 import { TrustedSources } from '../tenancy/trusted-sources.js';
 import { KbLookup } from '../tools/kb-search.js';
 import { openKnowledge, type KnowledgeApp } from './knowledge.js';
+import { SqliteVecWorker } from '../kb/sqlite-vec-worker.js';
 
 /**
  * The `kalem serve` process: composition root and lifecycle. It builds every long-lived part,
@@ -355,8 +356,16 @@ export class Daemon {
    * (kb_search), searching only the call's account through its own key.
    */
   private kbDeps(app: App): NonNullable<RealtimeCallDeps['kb']> {
-    const knowledge = openKnowledge(app);
-    this.knowledge = knowledge;
+    // sqlite-vec scans an account's vectors synchronously: on a call that runs in a worker thread.
+    const worker = new SqliteVecWorker(app.config.store.path, app.config.store.busy_timeout_ms);
+    const knowledge = openKnowledge(app, { sqliteVecSearcher: (q) => worker.search(q) });
+    this.knowledge = {
+      knowledge: knowledge.knowledge,
+      close: async () => {
+        await worker.close();
+        await knowledge.close();
+      },
+    };
     const kb = app.config.kb;
     return {
       lookupFor: (accountId, agentId, log) => {
