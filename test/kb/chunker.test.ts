@@ -81,3 +81,15 @@ t.test('formats: by extension; HTML keeps headings and drops links, scripts, ima
   const latin1 = await extractSections(new Uint8Array([0x63, 0x61, 0x66, 0xe9]), 'text', 'old.txt').catch((e: unknown) => e);
   t.match((latin1 as Error).message, /old\.txt: not UTF-8 text/);
 });
+
+import { validateConfig } from '../../src/config/load.js';
+
+t.test('[kb] config: the key travels only over TLS (or to loopback), Qdrant needs its URL, overlap below the budget', async (t) => {
+  t.equal(validateConfig({}).kb.backend, 'sqlite-vec');
+  t.equal(validateConfig({}).kb.embedding_model, 'text-embedding-3-small');
+  t.throws(() => validateConfig({ kb: { embeddings_base_url: 'http://api.example.com/v1' } }), /kb\.embeddings_base_url: expected an https:\/\/ URL/);
+  t.doesNotThrow(() => validateConfig({ kb: { embeddings_base_url: 'http://127.0.0.1:8080/v1' } }));
+  t.throws(() => validateConfig({ kb: { backend: 'qdrant' } }), /kb\.backend = "qdrant" needs kb\.qdrant_url/);
+  t.throws(() => validateConfig({ kb: { backend: 'pinecone' } }), /kb\.backend/);
+  t.throws(() => validateConfig({ kb: { chunk_tokens: 100, chunk_overlap_tokens: 100 } }), /smaller than kb\.chunk_tokens/);
+});
