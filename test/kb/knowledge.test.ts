@@ -140,6 +140,11 @@ for (const b of backends) {
     const alphaId = f.app.provisioning.account('alpha').id;
     const betaId = f.app.provisioning.account('beta').id;
     const betaBase = k.listBases('beta')[0]!.id;
+    // A real Qdrant keeps collections: remove what this test made.
+    t.teardown(async () => {
+      await k.dropAccount(alphaId);
+      await k.dropAccount(betaId);
+    });
     const alphaBase = k.listBases('alpha')[0]!.id;
 
     const hits = await k.search(alphaId, [alphaBase], 'when are you open', { k: 10, minScore: -1 });
