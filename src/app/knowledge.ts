@@ -34,7 +34,7 @@ export function openKnowledge(app: ProvisioningApp, opts: KnowledgeOptions = {})
     let s = stores.get(backend);
     if (s) return s;
     if (backend === 'sqlite-vec') {
-      s = new SqliteVecStore(db, opts.sqliteVecSearcher ? { searcher: opts.sqliteVecSearcher } : {});
+      s = new SqliteVecStore(db, { prefilter: kb.sqlite_vec_prefilter, ...(opts.sqliteVecSearcher ? { searcher: opts.sqliteVecSearcher } : {}) });
     } else {
       if (kb.qdrant_url === null) throw kalemError('KALEM_ERR_KB_VECTOR_STORE', 'this account\'s vectors are in Qdrant: set [kb] qdrant_url');
       const apiKey = kb.qdrant_api_key_file === null ? undefined : readKeyFile(kb.qdrant_api_key_file);

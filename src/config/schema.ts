@@ -160,6 +160,7 @@ export const CONFIG_SCHEMA = {
       "Knowledge bases: each account's documents, chunked, embedded with the account's own OpenAI key (secret \"openai\"), searched by its agents' kb_search tool. " +
       'Chunk text is sealed in the database under the account key; the vector store holds only vectors and ids, one collection per account.',
     backend: oneOf(['sqlite-vec', 'qdrant'] as const, 'sqlite-vec', 'Where new accounts\' vectors go: sqlite-vec (a table per account inside the database) or qdrant (a collection per account). `kalem kb migrate` moves an account.'),
+    sqlite_vec_prefilter: oneOf(['binary', 'none'] as const, 'binary', 'sqlite-vec searches: "binary" scans 1-bit copies of the vectors first and scores the best candidates exactly (about 4 times faster, may rarely miss a close chunk); "none" scores every vector exactly.'),
     qdrant_url: optStr('Qdrant REST URL, e.g. "http://127.0.0.1:6333" (needed when any account uses qdrant).'),
     qdrant_api_key_file: optStr('File holding the Qdrant API key (mode 0600); unset: no key is sent.'),
     qdrant_timeout_ms: int(10_000, 'Deadline of one Qdrant request outside calls.', { min: 100, max: 600_000 }),

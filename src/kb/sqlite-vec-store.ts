@@ -3,8 +3,9 @@
  * account ("kb_vec_<hex of the account id>"), cosine distance, the chunk id as its primary key and
  * the base id as a metadata column (filtered during the KNN, not after it).
  *
- * vec0 does an exact brute-force scan: cost grows with the account's chunk count (see
- * docs/BENCHMARKS.md). The search is synchronous SQLite work; the daemon runs it in a worker
+ * vec0 does a brute-force scan: cost grows with the account's chunk count (see
+ * docs/BENCHMARKS.md). Each vector is also stored 1-bit quantized (`embedding_bq`), which the
+ * search scans first (see `Prefilter`). The search is synchronous SQLite work; the daemon runs it in a worker
  * thread (sqlite-vec-worker.ts) so a lookup never blocks the event loop that paces calls' audio.
  */
 import * as sqliteVec from 'sqlite-vec';
@@ -32,23 +33,54 @@ export function tableExists(db: Db, table: string): boolean {
 
 const blob = (v: Float32Array): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 
+/**
+ * How the KNN scans: `none` compares the query with every float vector of the account (exact);
+ * `binary` first ranks the 1-bit quantized copies by Hamming distance (32 times less data to
+ * read) and computes the exact cosine only for the best `candidates(k)` of them. Same scores,
+ * a small chance of missing a close chunk (docs/BENCHMARKS.md measures recall).
+ */
+export type Prefilter = 'binary' | 'none';
+
+export const candidates = (k: number): number => Math.max(64, k * 16);
+
+export interface KnnQuery {
+  readonly accountId: string;
+  readonly baseIds: readonly string[];
+  readonly vector: Float32Array;
+  readonly k: number;
+}
+
 /** The KNN itself, shared with the worker thread. */
-export function knn(db: Db, q: { accountId: string; baseIds: readonly string[]; vector: Float32Array; k: number }): VectorHit[] {
+export function knn(db: Db, q: KnnQuery, prefilter: Prefilter = 'binary'): VectorHit[] {
   const table = vecTable(q.accountId);
   if (q.baseIds.length === 0 || !tableExists(db, table)) return [];
-  const rows = db
-    .prepare(
-      `SELECT chunk_id, distance FROM "${table}"
-       WHERE embedding MATCH ? AND k = ? AND base_id IN (SELECT value FROM json_each(?))
-       ORDER BY distance`,
-    )
-    .all(blob(q.vector), q.k, JSON.stringify(q.baseIds)) as Array<{ chunk_id: number; distance: number }>;
+  const bases = JSON.stringify(q.baseIds);
+  const rows = (
+    prefilter === 'binary'
+      ? db
+          .prepare(
+            `WITH coarse AS (
+               SELECT chunk_id, embedding FROM "${table}"
+               WHERE embedding_bq MATCH vec_quantize_binary(?) AND k = ? AND base_id IN (SELECT value FROM json_each(?)))
+             SELECT chunk_id, vec_distance_cosine(embedding, ?) AS distance FROM coarse ORDER BY distance LIMIT ?`,
+          )
+          .all(blob(q.vector), candidates(q.k), bases, blob(q.vector), q.k)
+      : db
+          .prepare(
+            `SELECT chunk_id, distance FROM "${table}"
+             WHERE embedding MATCH ? AND k = ? AND base_id IN (SELECT value FROM json_each(?))
+             ORDER BY distance`,
+          )
+          .all(blob(q.vector), q.k, bases)
+  ) as Array<{ chunk_id: number; distance: number }>;
   return rows.map((r) => ({ id: Number(r.chunk_id), score: 1 - r.distance }));
 }
 
 export interface SqliteVecStoreOptions {
   /** Runs a search elsewhere (a worker thread); default: on this connection, synchronously. */
   readonly searcher?: (q: VectorSearch) => Promise<VectorHit[]>;
+  /** Default binary. */
+  readonly prefilter?: Prefilter;
 }
 
 export class SqliteVecStore implements VectorStore {
@@ -62,22 +94,28 @@ export class SqliteVecStore implements VectorStore {
   }
 
   async ensureCollection(accountId: string, dimension: number): Promise<void> {
-    if (!Number.isInteger(dimension) || dimension < 1 || dimension > 8192) throw new TypeError(`bad vector dimension ${dimension}`);
+    // Whole bytes for the 1-bit copy; every OpenAI embedding size is a multiple of 8.
+    if (!Number.isInteger(dimension) || dimension < 8 || dimension > 8192 || dimension % 8 !== 0) {
+      throw new TypeError(`sqlite-vec collections take dimensions from 8 to 8192 in steps of 8 (got ${dimension})`);
+    }
     this.db.exec(
       `CREATE VIRTUAL TABLE IF NOT EXISTS "${vecTable(accountId)}" USING vec0(
-         chunk_id integer primary key, base_id text, embedding float[${dimension}] distance_metric=cosine)`,
+         chunk_id integer primary key, base_id text, embedding float[${dimension}] distance_metric=cosine,
+         embedding_bq bit[${dimension}])`,
     );
   }
 
   async upsert(accountId: string, points: readonly VectorPoint[]): Promise<void> {
     const table = vecTable(accountId);
     const del = this.db.prepare(`DELETE FROM "${table}" WHERE chunk_id = ?`);
-    const ins = this.db.prepare(`INSERT INTO "${table}" (chunk_id, base_id, embedding) VALUES (?, ?, ?)`);
+    const ins = this.db.prepare(
+      `INSERT INTO "${table}" (chunk_id, base_id, embedding, embedding_bq) VALUES (?, ?, ?, vec_quantize_binary(?))`,
+    );
     this.db.transaction(() => {
       for (const p of points) {
         // vec0 takes only integer primary keys; a JS number would be bound as a REAL.
         del.run(BigInt(p.id));
-        ins.run(BigInt(p.id), p.baseId, blob(p.vector));
+        ins.run(BigInt(p.id), p.baseId, blob(p.vector), blob(p.vector));
       }
     })();
   }
@@ -107,7 +145,7 @@ export class SqliteVecStore implements VectorStore {
 
   search(q: VectorSearch): Promise<VectorHit[]> {
     if (this.opts.searcher) return this.opts.searcher(q);
-    return Promise.resolve(knn(this.db, q));
+    return Promise.resolve(knn(this.db, q, this.opts.prefilter ?? 'binary'));
   }
 
   async count(accountId: string): Promise<number> {

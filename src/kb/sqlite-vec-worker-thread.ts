@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { knn, loadSqliteVec } from './sqlite-vec-store.js';
+import { knn, loadSqliteVec, type Prefilter } from './sqlite-vec-store.js';
 
 interface Request {
   readonly id: number;
@@ -14,7 +14,7 @@ interface Request {
   readonly k: number;
 }
 
-const { path, busyTimeoutMs } = workerData as { path: string; busyTimeoutMs: number };
+const { path, busyTimeoutMs, prefilter } = workerData as { path: string; busyTimeoutMs: number; prefilter: Prefilter };
 const db = new Database(path, { fileMustExist: true });
 db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
 db.pragma('query_only = 1');
@@ -25,7 +25,7 @@ loadSqliteVec(db);
 
 parentPort!.on('message', (req: Request) => {
   try {
-    parentPort!.postMessage({ id: req.id, hits: knn(db, req) });
+    parentPort!.postMessage({ id: req.id, hits: knn(db, req, prefilter) });
   } catch (err) {
     parentPort!.postMessage({ id: req.id, error: (err as Error).message });
   }

@@ -9,6 +9,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { VectorStoreError } from './qdrant-store.js';
+import type { Prefilter } from './sqlite-vec-store.js';
 import type { VectorHit, VectorSearch } from './vector-store.js';
 
 interface Pending {
@@ -26,6 +27,7 @@ export class SqliteVecWorker {
   constructor(
     private readonly path: string,
     private readonly busyTimeoutMs = 5000,
+    private readonly prefilter: Prefilter = 'binary',
   ) {}
 
   search(q: VectorSearch): Promise<VectorHit[]> {
@@ -59,7 +61,7 @@ export class SqliteVecWorker {
   private ensure(): Worker {
     if (this.worker) return this.worker;
     const w = new Worker(new URL('./sqlite-vec-worker-thread.js', import.meta.url), {
-      workerData: { path: this.path, busyTimeoutMs: this.busyTimeoutMs },
+      workerData: { path: this.path, busyTimeoutMs: this.busyTimeoutMs, prefilter: this.prefilter },
     });
     // An idle worker must not keep the process alive.
     w.unref();

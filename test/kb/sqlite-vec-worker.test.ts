@@ -22,6 +22,7 @@ t.test('the worker answers as the in-thread KNN does, from its own connection', 
   const inThread = knn(f.app.store.db, q);
   t.equal(inThread.length, 3);
   t.same(await worker.search(q), inThread, 'same chunk ids and scores');
+  t.same(knn(f.app.store.db, q, 'none'), inThread, 'the binary prefilter and the exact scan agree here');
   t.equal(vector[0], 1 / Math.sqrt(f.embeddings.dimension), 'the caller\'s vector is not detached by the transfer');
   t.same(await worker.search({ ...q, accountId: 'acc_other' }), [], 'another account (no table): nothing');
 
