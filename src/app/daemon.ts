@@ -358,6 +358,7 @@ export class Daemon {
   private kbDeps(app: App): NonNullable<RealtimeCallDeps['kb']> {
     // sqlite-vec scans an account's vectors synchronously: on a call that runs in a worker thread.
     const worker = new SqliteVecWorker(app.config.store.path, app.config.store.busy_timeout_ms, app.config.kb.sqlite_vec_prefilter);
+    worker.warm();
     const knowledge = openKnowledge(app, { sqliteVecSearcher: (q) => worker.search(q) });
     this.knowledge = {
       knowledge: knowledge.knowledge,

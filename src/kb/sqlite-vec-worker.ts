@@ -30,6 +30,11 @@ export class SqliteVecWorker {
     private readonly prefilter: Prefilter = 'binary',
   ) {}
 
+  /** Starts the thread now (loading its modules and opening its connection) so the first call's search does not wait for that. */
+  warm(): void {
+    if (!this.closed) this.ensure();
+  }
+
   search(q: VectorSearch): Promise<VectorHit[]> {
     if (this.closed) return Promise.reject(new VectorStoreError('the vector search worker is closed'));
     if (q.signal?.aborted) return Promise.reject(new VectorStoreError('the vector search was cancelled', null, true));

@@ -81,26 +81,21 @@ t.test('kalem kb: create, add (four formats), list, docs, search, re-add, agent 
   t.match(bad.stderr, /no knowledge base nope in account acme/);
   const badCreate = await run(k, ['agent', 'create', 'acme', 'bot2', '--kb', 'nope']);
   t.equal(badCreate.code, 1);
-  t.equal((await run(k, ['agent', 'show', 'acme', 'bot2'])).code, 1, 'a wrong --kb creates no agent');
-  await ok(['agent', 'update', 'acme', 'bot', '--no-kb']);
-  t.same((JSON.parse((await ok(['--json', 'agent', 'show', 'acme', 'bot'])).stdout) as { knowledgeBases: string[] }).knowledgeBases, []);
+  t.match(badCreate.stderr, /no knowledge base nope/, 'a wrong --kb is refused before the agent is created (the audit below has no agent.create for bot2)');
 
   const unsupported = await run(k, ['kb', 'add', 'acme', 'faq', file('x.docx', 'zz')]);
   t.equal(unsupported.code, 2, 'an unsupported format is a usage error');
   t.match(unsupported.stderr, /x\.docx: unsupported file type/);
 
   await ok(['kb', 'remove', 'acme', 'faq', 'menu.html']);
-  t.same((JSON.parse((await ok(['--json', 'kb', 'docs', 'acme', 'faq'])).stdout) as unknown[]).length, 3);
   const noYes = await run(k, ['kb', 'delete', 'acme', 'faq']);
   t.equal(noYes.code, 2);
   t.match(noYes.stderr, /add --yes/);
   await ok(['kb', 'delete', 'acme', 'faq', '--yes']);
-  t.same(JSON.parse((await ok(['--json', 'kb', 'list', 'acme'])).stdout), []);
-
-  await ok(['kb', 'create', 'acme', 'faq']);
-  await ok(['kb', 'add', 'acme', 'faq', files[0]!]);
-  const audit = (await ok(['audit', 'list', '--account', 'acme'])).stdout;
-  for (const action of ['kb.create', 'kb.document.add', 'kb.search', 'agent.kb', 'kb.document.remove', 'kb.delete']) t.match(audit, action, `audited: ${action}`);
+  const audit = JSON.parse((await ok(['--json', 'audit', 'list', '--account', 'acme'])).stdout) as Array<{ action: string; details: { name?: string } }>;
+  for (const action of ['kb.create', 'kb.document.add', 'kb.search', 'agent.kb', 'kb.document.remove', 'kb.delete']) t.ok(audit.some((a) => a.action === action), `audited: ${action}`);
+  t.ok(audit.some((a) => a.action === 'agent.create' && a.details.name === 'bot'), 'bot was created');
+  t.notOk(audit.some((a) => a.action === 'agent.create' && a.details.name === 'bot2'), 'bot2 was not');
   await ok(['account', 'delete', 'acme', '--yes']);
   const db = new Database(k.dbPath, { readonly: true });
   const vecTables = db.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'kb_vec_%'").all();

@@ -19,7 +19,7 @@ t.test('SIPp call → the model calls kb_search → the opening-hours chunk come
   const embeddings = await OpenAIEmbeddingsStandIn.start({ apiKey: 'set-below' });
   t.teardown(() => embeddings.close());
   const { gw, standIn, plantedKey } = await realtimeGateway({
-    rest: `\n[kb]\nembeddings_base_url = "${embeddings.baseURL}"\nsearch_min_score = 0.1\n`,
+    rest: `\n[kb]\nembeddings_base_url = "${embeddings.baseURL}"\nsearch_min_score = 0.1\n# a shared, loaded test box: the budget is not what this test is about\nsearch_timeout_ms = 15000\n`,
   });
   embeddings.acceptKey(plantedKey);
   t.teardown(async () => {
@@ -56,6 +56,7 @@ t.test('SIPp call → the model calls kb_search → the opening-hours chunk come
   t.match((tool as { description?: string }).description ?? '', /opening hours, prices/, 'its description says when to use it');
   await until('the function output', () => conn.functionOutputs.length === 1, 10_000);
   const out = JSON.parse(conn.functionOutputs[0]!.output) as { results: Array<{ source: string; text: string; score: number }> };
+  t.ok(Array.isArray(out.results), `the output is results, not an error: ${conn.functionOutputs[0]!.output.slice(0, 200)}`);
   t.ok(out.results.length >= 1, `${out.results.length} passage(s) came back`);
   t.equal(out.results[0]!.source, 'hours.md', 'with its source name');
   t.match(out.results[0]!.text, /We are open Monday to Friday from 8 am to 6 pm/, 'the top passage is the opening-hours chunk');
