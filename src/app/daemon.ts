@@ -30,7 +30,7 @@ import { buildSipEngine } from './sip-engine-factory.js';
 import { buildDigestVerifier } from './sip-policy.js';
 import { TrustedSources } from '../tenancy/trusted-sources.js';
 import { KbLookup } from '../tools/kb-search.js';
-import { openKnowledge, type KnowledgeApp } from './knowledge.js';
+import type { KnowledgeApp } from './knowledge.js';
 import { SqliteVecWorker } from '../kb/sqlite-vec-worker.js';
 
 /**
@@ -133,7 +133,7 @@ export class Daemon {
           mediaTimeoutMs: config.calls.media_timeout_ms,
           metrics,
           ...(anchor ? { anchor: { port: anchor, rtp } } : {}),
-          realtime: this.realtimeDeps(app, metrics),
+          realtime: this.realtimeDeps(app, metrics, await this.kbDeps(app)),
           retryAfterS: config.sip.retry_after_s,
           sdpAddress: (call) => sdpAddressOverride ?? (isIP(config.media.address) && config.media.address !== '0.0.0.0' ? config.media.address : call.info.localAddress),
         },
@@ -176,6 +176,7 @@ export class Daemon {
     } catch (err) {
       await this.engine?.stop().catch(() => undefined);
       await this.rtpengineValue?.close().catch(() => undefined);
+      await this.knowledge?.close().catch(() => undefined);
       app.close();
       throw err;
     }
@@ -290,7 +291,7 @@ export class Daemon {
    * What realtime agents need: one FrameClock paces every call's outbound audio, the account's
    * secrets are unsealed per connection, transcripts and refusals go to the store.
    */
-  private realtimeDeps(app: App, metrics: Metrics): RealtimeCallDeps {
+  private realtimeDeps(app: App, metrics: Metrics, kb: NonNullable<RealtimeCallDeps['kb']>): RealtimeCallDeps {
     const rt = app.config.realtime;
     const frameClock = new FrameClock(app.clock, {
       onError: (err) => app.logger.error({ err: (err as Error).message }, 'frame tick listener failed'),
@@ -338,7 +339,7 @@ export class Daemon {
       storeTranscript: (accountId, callId, turns) => {
         app.callRecords.storeTranscript(accountId, callId, turns);
       },
-      kb: this.kbDeps(app),
+      kb,
       audit: (accountId, action, details) =>
         app.store.audit.append({
           at: new Date(app.clock.now()).toISOString(),
@@ -355,7 +356,9 @@ export class Daemon {
    * Knowledge bases on calls: an agent linked to bases gets a KbLookup of its own per call
    * (kb_search), searching only the call's account through its own key.
    */
-  private kbDeps(app: App): NonNullable<RealtimeCallDeps['kb']> {
+  private async kbDeps(app: App): Promise<NonNullable<RealtimeCallDeps['kb']>> {
+    // Loaded here, not at the top: `kalem` commands that never serve should not load the kb stack.
+    const { openKnowledge } = await import('./knowledge.js');
     // sqlite-vec scans an account's vectors synchronously: on a call that runs in a worker thread.
     const worker = new SqliteVecWorker(app.config.store.path, app.config.store.busy_timeout_ms, app.config.kb.sqlite_vec_prefilter);
     worker.warm();

@@ -9,7 +9,9 @@
  * the operation and the HTTP status: Qdrant's response body is not repeated.
  */
 import { QdrantClient } from '@qdrant/js-client-rest';
-import { KalemError } from '../core/errors.js';
+import { VectorStoreError } from './vector-store-error.js';
+
+export { VectorStoreError };
 import type { VectorHit, VectorPoint, VectorSearch, VectorStore } from './vector-store.js';
 
 export interface QdrantStoreOptions {
@@ -17,17 +19,6 @@ export interface QdrantStoreOptions {
   readonly apiKey?: string;
   /** Deadline of one request (ms). */
   readonly timeoutMs: number;
-}
-
-export class VectorStoreError extends KalemError {
-  constructor(
-    message: string,
-    readonly status: number | null = null,
-    readonly aborted = false,
-  ) {
-    super('KALEM_ERR_KB_VECTOR_STORE', message);
-    this.name = 'VectorStoreError';
-  }
 }
 
 const UPSERT_BATCH = 256;

@@ -8,7 +8,7 @@
  * An aborted search is rejected at once; the worker finishes it and the answer is dropped.
  */
 import { Worker } from 'node:worker_threads';
-import { VectorStoreError } from './qdrant-store.js';
+import { VectorStoreError } from './vector-store-error.js';
 import type { Prefilter } from './sqlite-vec-store.js';
 import type { VectorHit, VectorSearch } from './vector-store.js';
 
