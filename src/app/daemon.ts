@@ -29,6 +29,7 @@ import { openProvisioning, type AppOptions, type ProvisioningApp } from './open-
 import { buildSipEngine } from './sip-engine-factory.js';
 import { buildDigestVerifier } from './sip-policy.js';
 import { TrustedSources } from '../tenancy/trusted-sources.js';
+import { loadPhoneMetadata } from '../tenancy/e164.js';
 
 /**
  * The `kalem serve` process: composition root and lifecycle. It builds every long-lived part,
@@ -81,6 +82,7 @@ export class Daemon {
   async start(): Promise<void> {
     const app = await openProvisioning(this.opts);
     this.app = app;
+    loadPhoneMetadata(); // loaded lazily by the CLI; here before the first INVITE needs it
     const config = app.config;
     const log = app.logger.child({ component: 'daemon' });
     this.log = log;

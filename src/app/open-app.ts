@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { systemClock, type Clock } from '../core/clock.js';
 import { kalemError } from '../core/errors.js';
@@ -6,11 +7,11 @@ import { loadConfig } from '../config/load.js';
 import type { KalemConfig } from '../config/schema.js';
 import { readMasterKey, masterKeyPath } from '../crypto/master-key.js';
 import { Keyring } from '../crypto/keyring.js';
-import { sodiumReady } from '../crypto/sodium.js';
 import { assertCurrent, migrate, openDatabase, schemaVersion } from '../store/database.js';
 import { SqliteTenantStore } from '../store/sqlite-tenant-store.js';
 import { CallRecordsService } from '../tenancy/call-records-service.js';
 import { ProvisioningService } from '../tenancy/provisioning-service.js';
+import type { SecretVault } from '../tenancy/ports.js';
 import type { DestinationStream } from 'pino';
 
 export interface AppOptions {
@@ -43,15 +44,27 @@ export interface ProvisioningApp extends StoreApp {
 
 export const MASTER_CHECK_META = 'master_key_check';
 
-/** Step 1: config and logger only (for `keys init`, `doctor`). */
+/**
+ * Step 1: config and logger only (for `keys init`, `doctor`). The logger is made when first
+ * used: most CLI commands never log, and pino is a good part of their start-up time.
+ */
 export function configureApp(opts: AppOptions = {}): ConfiguredApp {
   const env = opts.env ?? process.env;
   const { config, path } = loadConfig({ path: opts.configPath, env });
-  const logger = createLogger({
-    level: config.log.level,
-    ...(opts.logDestination ? { destination: opts.logDestination } : {}),
-  });
-  return { config, configPath: path, logger, env, clock: opts.clock ?? systemClock };
+  let logger: Logger | undefined;
+  return {
+    config,
+    configPath: path,
+    get logger(): Logger {
+      logger ??= createLogger({
+        level: config.log.level,
+        ...(opts.logDestination ? { destination: opts.logDestination } : {}),
+      });
+      return logger;
+    },
+    env,
+    clock: opts.clock ?? systemClock,
+  };
 }
 
 /**
@@ -70,12 +83,64 @@ export function openStore(app: ConfiguredApp, opts: { migrateNew: boolean } = { 
     throw err;
   }
   const store = new SqliteTenantStore(db);
-  return { ...app, store, close: () => store.close() };
+  return withParts(app, { store, close: () => store.close() });
+}
+
+/**
+ * Copies an app and adds parts, keeping the lazy `logger` getter lazy (a spread would make the
+ * logger at once).
+ */
+function withParts<A extends object, P extends object>(app: A, parts: P): A & P {
+  return Object.defineProperties({}, { ...Object.getOwnPropertyDescriptors(app), ...Object.getOwnPropertyDescriptors(parts) }) as A & P;
+}
+
+/** What read-only commands get: the services' read side, without the master key. */
+export interface ReaderApp extends StoreApp {
+  readonly provisioning: Pick<
+    ProvisioningService,
+    'listAccounts' | 'account' | 'agent' | 'listAgents' | 'listNumbers' | 'listTrunks' | 'listSecrets' | 'listAudit'
+  >;
+  readonly callRecords: Pick<CallRecordsService, 'listCalls' | 'callRecord'>;
+}
+
+/**
+ * For commands that only read (`list`, `show`): the database opened read-only, so a wrong
+ * config or path is an error naming the file instead of a new empty database; no master key
+ * and no libsodium, since nothing is sealed or opened.
+ */
+export function openReader(opts: AppOptions = {}): ReaderApp {
+  const app = configureApp(opts);
+  const path = app.config.store.path;
+  if (!existsSync(path)) throw kalemError('KALEM_ERR_DB_MISSING', path, app.configPath ?? '(none: built-in defaults)');
+  const db = openDatabase({ path, busyTimeoutMs: app.config.store.busy_timeout_ms, readonly: true });
+  try {
+    assertCurrent(db, path);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  const store = new SqliteTenantStore(db);
+  const provisioning = new ProvisioningService(store, NO_VAULT, app.clock, 'reader');
+  const callRecords = new CallRecordsService(store, NO_VAULT, app.clock, 'reader');
+  return withParts(app, { store, provisioning, callRecords, close: () => store.close() });
+}
+
+/** The vault of a read-only app: reaching it is a bug (a read command that seals or opens). */
+const NO_VAULT: SecretVault = {
+  newWrappedAccountKey: refuse,
+  seal: refuse,
+  open: refuse,
+  wipe: (b) => b.fill(0),
+};
+function refuse(): never {
+  throw new Error('read-only: this command was opened without the master key');
 }
 
 /** Step 3: the master key and the services that seal and open secrets. */
 export async function openProvisioning(opts: AppOptions = {}): Promise<ProvisioningApp> {
   const configured = configureApp(opts);
+  // libsodium is loaded only by the commands that seal or open something.
+  const { sodiumReady } = await import('../crypto/sodium.js');
   const sodium = await sodiumReady();
   const keySource = {
     file: configured.config.keys.master_key_file,
@@ -94,7 +159,7 @@ export async function openProvisioning(opts: AppOptions = {}): Promise<Provision
   const actor = configured.config.audit.actor ?? `cli:${safeUser()}`;
   const provisioning = new ProvisioningService(app.store, keyring, app.clock, actor);
   const callRecords = new CallRecordsService(app.store, keyring, app.clock, actor);
-  return { ...app, keyring, provisioning, callRecords };
+  return withParts(app, { keyring, provisioning, callRecords });
 }
 
 /**

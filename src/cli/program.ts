@@ -1,3 +1,24 @@
+/**
+ * The `kalem` command tree.
+ *
+ * REGISTRATIONS STAY CHEAP. Every run of `kalem` (even `--help` or a typo) loads this file and
+ * every command module imported below, so a command module may import only: commander,
+ * ../parse.js, ../output.js, ../context.js, core/errors.js, and `import type` of anything.
+ * Whatever an action needs beyond that is loaded when the action runs:
+ *
+ *   .action(async (account: string, o, c: Command) => {
+ *     const { doTheThing } = await import('../../some/heavy-module.js');   // here, not at the top
+ *     const result = await withProvisioning(c, (app) => doTheThing(app, account));
+ *     ...
+ *   });
+ *
+ * The helpers of ../context.js (withReader, withProvisioning, withConfig, withStore) already load
+ * the application (config, SQLite, libsodium) lazily. `kalem serve` imports the daemon (SIP
+ * engines, drachtio-srf, openai, prom-client, fastify) inside its action. A new command is one
+ * import and one line in the list in buildProgram(); test/cli/lazy-load.test.ts fails if
+ * `kalem --help` or `kalem number list` loads a heavy package, and docs/BENCHMARKS.md has the
+ * start-up figures (`kalem --help` went from 0.8 s of CPU to 0.2 s when this was done).
+ */
 import { Command, CommanderError } from 'commander';
 import { KalemError } from '../core/errors.js';
 import { accountCommand } from './commands/account.js';

@@ -55,8 +55,20 @@ export const ERRORS = {
     message: 'database %s is at schema version %s, expected %s; run `kalem db migrate`',
   },
   KALEM_ERR_DB_OPEN: { kind: 'failure', message: 'cannot open database %s: %s' },
+  KALEM_ERR_DB_MISSING: {
+    kind: 'failure',
+    message: 'no database at %s (config: %s); check [store] path, or create it by provisioning (`kalem account create`) or `kalem db migrate`',
+  },
   KALEM_ERR_INVALID_E164: { kind: 'usage', message: 'not a valid E.164 phone number: %s' },
   KALEM_ERR_INVALID_CIDR: { kind: 'usage', message: 'not a valid IPv4 or IPv6 address or CIDR: %s' },
+  KALEM_ERR_CIDR_HOST_BITS: {
+    kind: 'usage',
+    message: '%s has host bits set: the network is %s (or, for one host, %s); give the one you mean',
+  },
+  KALEM_ERR_CIDR_ANY_SOURCE: {
+    kind: 'usage',
+    message: '%s trusts every address on the internet to place calls on this account; add --allow-any-source if that is really meant (digest credentials are then the only check)',
+  },
   KALEM_ERR_INVALID_ARGUMENT: { kind: 'usage', message: '%s' },
   KALEM_ERR_UNKNOWN_ACCOUNT: { kind: 'failure', message: 'no account %s; list them with `kalem account list`' },
   KALEM_ERR_UNKNOWN_AGENT: { kind: 'failure', message: 'no agent %s in account %s; list them with `kalem agent list`' },

@@ -1,5 +1,19 @@
-import { parsePhoneNumberWithError, type CountryCode } from 'libphonenumber-js/max';
+import { createRequire } from 'node:module';
+import type { CountryCode } from 'libphonenumber-js/max';
 import { kalemError } from '../core/errors.js';
+
+/**
+ * libphonenumber-js with its full metadata takes about as long to load as the rest of a CLI
+ * command, and only commands that parse a number need it: it is loaded on first use. The daemon
+ * calls `loadPhoneMetadata()` at start, so the first INVITE does not pay for it on the event loop.
+ */
+const require = createRequire(import.meta.url);
+type PhoneLib = typeof import('libphonenumber-js/max');
+let phoneLib: PhoneLib | undefined;
+export function loadPhoneMetadata(): PhoneLib {
+  phoneLib ??= require('libphonenumber-js/max') as PhoneLib;
+  return phoneLib;
+}
 
 /**
  * E.164 normalisation with libphonenumber-js (its full metadata), not hand-written rules:
@@ -11,7 +25,7 @@ export function normalizeE164(input: string, defaultCountry?: CountryCode): stri
   // aside, which carriers never send) mean a typo, so refuse rather than let the library guess.
   if (!/^\+?[0-9 ().\-/]+$/.test(text)) throw kalemError('KALEM_ERR_INVALID_E164', input);
   try {
-    const parsed = parsePhoneNumberWithError(text, defaultCountry);
+    const parsed = loadPhoneMetadata().parsePhoneNumberWithError(text, defaultCountry);
     if (!parsed.isPossible()) throw new Error('impossible length');
     return parsed.number;
   } catch {

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { kalemError } from '../../core/errors.js';
 import type { Account } from '../../tenancy/model.js';
-import { globals, withProvisioning } from '../context.js';
+import { globals, withProvisioning, withReader } from '../context.js';
 import { printJson, printRecord, printTable, say } from '../output.js';
 import { daysOrNone, limitOrNone, oneOfValues } from '../parse.js';
 
@@ -52,7 +52,7 @@ export function accountCommand(): Command {
     .command('list')
     .description('list accounts')
     .action(async (_o, c: Command) => {
-      const list = await withProvisioning(c, (app) => app.provisioning.listAccounts());
+      const list = await withReader(c, (app) => app.provisioning.listAccounts());
       if (globals(c).json) printJson(list);
       else printTable(list.map(row), ['id', 'name', 'status', 'max_calls', 'created']);
     });
@@ -62,7 +62,7 @@ export function accountCommand(): Command {
     .description('show one account')
     .argument('<account>', 'account id or name')
     .action(async (ref: string, _o, c: Command) => {
-      const a = await withProvisioning(c, (app) => app.provisioning.account(ref));
+      const a = await withReader(c, (app) => app.provisioning.account(ref));
       if (globals(c).json) printJson(a);
       else printRecord(row(a));
     });

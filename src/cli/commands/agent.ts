@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { kalemError } from '../../core/errors.js';
 import type { Agent, AgentTools, TurnDetection } from '../../tenancy/model.js';
 import type { AgentFields } from '../../tenancy/ports.js';
-import { globals, withProvisioning } from '../context.js';
+import { globals, withProvisioning, withReader } from '../context.js';
 import { printJson, printRecord, printTable, say } from '../output.js';
 import { fraction, nonNegativeInt, oneOfValues, positiveInt } from '../parse.js';
 
@@ -157,7 +157,7 @@ export function agentCommand(): Command {
     .description('list an account\'s agents')
     .argument('<account>', 'account id or name')
     .action(async (account: string, _o, c: Command) => {
-      const list = await withProvisioning(c, (app) => app.provisioning.listAgents(account));
+      const list = await withReader(c, (app) => app.provisioning.listAgents(account));
       if (globals(c).json) printJson(list);
       else printTable(list.map(row), ['id', 'name', 'kind', 'model', 'voice', 'audio_mode', 'turn_detection']);
     });
@@ -168,7 +168,7 @@ export function agentCommand(): Command {
     .argument('<account>', 'account id or name')
     .argument('<agent>', 'agent id or name')
     .action(async (account: string, ref: string, _o, c: Command) => {
-      const a = await withProvisioning(c, (app) => app.provisioning.agent(account, ref));
+      const a = await withReader(c, (app) => app.provisioning.agent(account, ref));
       if (globals(c).json) printJson(a);
       else printRecord({ ...row(a), instructions: a.instructions, turn_detection: a.turnDetection, tools: a.tools, first_words: a.firstWords });
     });

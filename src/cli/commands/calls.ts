@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { CallRecord, TranscriptTurn } from '../../tenancy/model.js';
-import { globals, withProvisioning } from '../context.js';
+import { globals, withProvisioning, withReader } from '../context.js';
 import { printJson, printRecord, printTable, say } from '../output.js';
 import { positiveInt } from '../parse.js';
 
@@ -13,7 +13,7 @@ export function callsCommand(): Command {
     .argument('<account>', 'account id or name')
     .option('--limit <n>', 'how many calls', positiveInt, 50)
     .action(async (account: string, o: { limit: number }, c: Command) => {
-      const list = await withProvisioning(c, (app) => app.callRecords.listCalls(account, o.limit));
+      const list = await withReader(c, (app) => app.callRecords.listCalls(account, o.limit));
       if (globals(c).json) printJson(list);
       else
         printTable(
@@ -35,7 +35,7 @@ export function callsCommand(): Command {
     .argument('<account>', 'account id or name')
     .argument('<call-id>', 'call id (from `kalem calls list`)')
     .action(async (account: string, callId: string, _o, c: Command) => {
-      const r = await withProvisioning(c, (app) => app.callRecords.callRecord(account, callId));
+      const r = await withReader(c, (app) => app.callRecords.callRecord(account, callId));
       if (globals(c).json) {
         printJson(r);
         return;

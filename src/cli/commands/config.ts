@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { renderExampleConfig } from '../../config/example.js';
 import { globals, withConfig } from '../context.js';
 import { printJson, say } from '../output.js';
 
@@ -8,8 +7,8 @@ export function configCommand(): Command {
   cmd
     .command('check')
     .description('load and validate the config; print the effective values')
-    .action((_o, c: Command) => {
-      withConfig(c, (app) => {
+    .action(async (_o, c: Command) => {
+      await withConfig(c, (app) => {
         if (globals(c).json) printJson(app.config);
         else say(`config ${app.configPath ?? '(defaults: no file)'} is valid`);
       });
@@ -17,7 +16,8 @@ export function configCommand(): Command {
   cmd
     .command('example')
     .description('print a commented config file with every key at its default')
-    .action(() => {
+    .action(async () => {
+      const { renderExampleConfig } = await import('../../config/example.js');
       process.stdout.write(renderExampleConfig());
     });
   return cmd;

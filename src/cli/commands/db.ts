@@ -1,7 +1,5 @@
 import { Command } from 'commander';
 import { kalemError } from '../../core/errors.js';
-import { integrityCheck, migrate, openDatabase, schemaVersion, assertNotNewer } from '../../store/database.js';
-import { LATEST_SCHEMA_VERSION } from '../../store/migrations.js';
 import { globals, withConfig } from '../context.js';
 import { printJson, printRecord, say } from '../output.js';
 
@@ -11,8 +9,10 @@ export function dbCommand(): Command {
   cmd
     .command('migrate')
     .description('apply pending schema migrations (each in its own transaction)')
-    .action((_o, c: Command) => {
-      withConfig(c, (app) => {
+    .action(async (_o, c: Command) => {
+      const { migrate, openDatabase, schemaVersion } = await import('../../store/database.js');
+      const { LATEST_SCHEMA_VERSION } = await import('../../store/migrations.js');
+      await withConfig(c, (app) => {
         const db = openDatabase({ path: app.config.store.path, busyTimeoutMs: app.config.store.busy_timeout_ms });
         try {
           const applied = migrate(db, app.config.store.path, () => new Date(app.clock.now()).toISOString());
@@ -26,8 +26,10 @@ export function dbCommand(): Command {
   cmd
     .command('check')
     .description('run integrity_check and foreign_key_check and report the schema version')
-    .action((_o, c: Command) => {
-      withConfig(c, (app) => {
+    .action(async (_o, c: Command) => {
+      const { assertNotNewer, integrityCheck, openDatabase, schemaVersion } = await import('../../store/database.js');
+      const { LATEST_SCHEMA_VERSION } = await import('../../store/migrations.js');
+      await withConfig(c, (app) => {
         const db = openDatabase({ path: app.config.store.path, busyTimeoutMs: app.config.store.busy_timeout_ms, readonly: true });
         try {
           assertNotNewer(db, app.config.store.path);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { kalemError } from '../../core/errors.js';
-import { globals, withProvisioning } from '../context.js';
+import { globals, withProvisioning, withReader } from '../context.js';
 import { printJson, printTable, say } from '../output.js';
 
 /** One number per line; blank lines and `#` comments ignored. */
@@ -46,7 +46,7 @@ export function numberCommand(): Command {
     .description('list an account\'s numbers')
     .argument('<account>', 'account id or name')
     .action(async (account: string, _o, c: Command) => {
-      const list = await withProvisioning(c, (app) => {
+      const list = await withReader(c, (app) => {
         const agents = new Map(app.provisioning.listAgents(account).map((a) => [a.id, a.name]));
         return app.provisioning.listNumbers(account).map((n) => ({ ...n, agentName: agents.get(n.agentId) ?? null }));
       });

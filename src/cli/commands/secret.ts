@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { globals, withProvisioning } from '../context.js';
+import { globals, withProvisioning, withReader } from '../context.js';
 import { printJson, printTable, say } from '../output.js';
 import { readSecret } from '../secret-input.js';
 
@@ -35,7 +35,7 @@ export function secretCommand(): Command {
     .description('list secret names, versions and dates (never values)')
     .argument('<account>', 'account id or name')
     .action(async (account: string, _o, c: Command) => {
-      const list = await withProvisioning(c, (app) => app.provisioning.listSecrets(account));
+      const list = await withReader(c, (app) => app.provisioning.listSecrets(account));
       if (globals(c).json) printJson(list.map(({ name, version, createdAt }) => ({ name, version, createdAt })));
       else printTable(list.map((s) => ({ name: s.name, version: s.version, set_at: s.createdAt })), ['name', 'version', 'set_at']);
     });

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { globals, withProvisioning } from '../context.js';
+import { globals, withProvisioning, withReader } from '../context.js';
 import { printJson, printTable, say } from '../output.js';
 import { collect, positiveInt } from '../parse.js';
 import { readSecret } from '../secret-input.js';
@@ -35,7 +35,7 @@ export function trunkCommand(): Command {
     .description('list an account\'s trunks')
     .argument('<account>', 'account id or name')
     .action(async (account: string, _o, c: Command) => {
-      const list = await withProvisioning(c, (app) => app.provisioning.listTrunks(account));
+      const list = await withReader(c, (app) => app.provisioning.listTrunks(account));
       if (globals(c).json) printJson(list);
       else
         printTable(
