@@ -20,12 +20,13 @@ import { rtpenginePing } from './doctor.js';
 import { sdNotify } from './sd-notify.js';
 import { capacityProblems } from './capacity.js';
 import { kalemError } from '../core/errors.js';
-import { loadConfig } from '../config/load.js';
+import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.js';
+import { explainListenError } from './startup-errors.js';
 import { diffConfig } from '../config/diff.js';
 
 /** Settings a SIGHUP applies without a restart (the TLS files are re-read in any case). */
 const RELOADABLE = new Set(['log.level']);
-import { openProvisioning, type AppOptions, type ProvisioningApp } from './open-app.js';
+import { configureApp, openProvisioning, type AppOptions, type ProvisioningApp } from './open-app.js';
 import { buildSipEngine } from './sip-engine-factory.js';
 import { buildDigestVerifier } from './sip-policy.js';
 import { TrustedSources } from '../tenancy/trusted-sources.js';
@@ -80,17 +81,17 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
+    // Every check that needs only the config and this machine comes before anything is opened
+    // or created (the config's own cross-checks run inside configureApp).
+    const problems = capacityProblems(configureApp(this.opts).config);
+    if (problems.length > 0) throw kalemError('KALEM_ERR_CONFIG_INVALID', problems.join('; '));
     const app = await openProvisioning(this.opts);
     this.app = app;
     loadPhoneMetadata(); // loaded lazily by the CLI; here before the first INVITE needs it
     const config = app.config;
     const log = app.logger.child({ component: 'daemon' });
     this.log = log;
-    const problems = capacityProblems(app.config);
-    if (problems.length > 0) {
-      app.close();
-      throw kalemError('KALEM_ERR_CONFIG_INVALID', problems.join('; '));
-    }
+    if (app.configPath === null) log.warn({ looked: DEFAULT_CONFIG_PATH }, 'no config file: running on built-in defaults (give --config FILE or KALEM_CONFIG)');
     try {
       const registry = new CallRegistry();
       // prom-client's default metrics include an event-loop delay monitor: a 10 ms libuv timer
@@ -149,7 +150,9 @@ export class Daemon {
         rtpengine.supervisor.on('ready', (info) => log.info({ pid: info.pid, restarts: info.restarts }, 'rtpengine ready: taking calls'));
         rtpengine.supervisor.on('failed', (err) => log.error({ err: err.message }, 'rtpengine restart budget spent: calls get 503 until kalem is restarted'));
       }
-      await engine.start();
+      await engine.start().catch((err: unknown) => {
+        throw explainListenError(err, config) ?? err;
+      });
       if (config.api.port !== -1) {
         this.api = new ApiServer({
           host: config.api.listen_address,
@@ -158,7 +161,9 @@ export class Daemon {
           logger: app.logger.child({ component: 'api' }),
           checks: this.healthChecks(app, engine),
         });
-        await this.api.listen();
+        await this.api.listen().catch((err: unknown) => {
+          throw explainListenError(err, config) ?? err;
+        });
       }
       sdNotify(`READY=1\nSTATUS=accepting calls on ${engine.listening().map((l) => `${l.transport}/${l.port}`).join(' ')}\nMAINPID=${process.pid}`);
       log.info(

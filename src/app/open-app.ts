@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { systemClock, type Clock } from '../core/clock.js';
-import { kalemError } from '../core/errors.js';
+import { isKalemError, kalemError } from '../core/errors.js';
+import { explainDatabaseOwner } from './startup-errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { loadConfig } from '../config/load.js';
 import type { KalemConfig } from '../config/schema.js';
@@ -74,7 +75,7 @@ export function configureApp(opts: AppOptions = {}): ConfiguredApp {
  */
 export function openStore(app: ConfiguredApp, opts: { migrateNew: boolean } = { migrateNew: true }): StoreApp {
   const path = app.config.store.path;
-  const db = openDatabase({ path, busyTimeoutMs: app.config.store.busy_timeout_ms });
+  const db = openExplained(path, app.config.store.busy_timeout_ms, false);
   try {
     if (opts.migrateNew && schemaVersion(db) === 0) migrate(db, path, () => new Date(app.clock.now()).toISOString());
     assertCurrent(db, path);
@@ -84,6 +85,15 @@ export function openStore(app: ConfiguredApp, opts: { migrateNew: boolean } = { 
   }
   const store = new SqliteTenantStore(db);
   return withParts(app, { store, close: () => store.close() });
+}
+
+/** openDatabase, with an ownership problem said as such (who owns it, the chown to run). */
+function openExplained(path: string, busyTimeoutMs: number, readonly: boolean): ReturnType<typeof openDatabase> {
+  try {
+    return openDatabase({ path, busyTimeoutMs, readonly });
+  } catch (err) {
+    throw (isKalemError(err, 'KALEM_ERR_DB_OPEN') && explainDatabaseOwner(path)) || err;
+  }
 }
 
 /**
@@ -112,7 +122,7 @@ export function openReader(opts: AppOptions = {}): ReaderApp {
   const app = configureApp(opts);
   const path = app.config.store.path;
   if (!existsSync(path)) throw kalemError('KALEM_ERR_DB_MISSING', path, app.configPath ?? '(none: built-in defaults)');
-  const db = openDatabase({ path, busyTimeoutMs: app.config.store.busy_timeout_ms, readonly: true });
+  const db = openExplained(path, app.config.store.busy_timeout_ms, true);
   try {
     assertCurrent(db, path);
   } catch (err) {

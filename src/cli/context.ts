@@ -25,15 +25,26 @@ function appOptions(cmd: Command): AppOptions {
   return { configPath: globals(cmd).config, logDestination: stderrLogs };
 }
 
+/**
+ * Says on stderr when no config file was found, so nobody provisions a database they did not
+ * mean to (the default path, /var/lib/kalem/kalem.db) believing their config was read.
+ */
+function noteConfig<A extends ConfiguredApp>(app: A): A {
+  if (app.configPath === null) {
+    process.stderr.write('kalem: note: no config file at /etc/kalem/kalem.toml (and no --config or KALEM_CONFIG): using built-in defaults\n');
+  }
+  return app;
+}
+
 /** The config only (no database, no key). */
 export async function withConfig<T>(cmd: Command, fn: (app: ConfiguredApp) => T | Promise<T>): Promise<T> {
   const { configureApp } = await import('../app/open-app.js');
-  return fn(configureApp(appOptions(cmd)));
+  return fn(noteConfig(configureApp(appOptions(cmd))));
 }
 
 export async function withStore<T>(cmd: Command, fn: (app: StoreApp) => T | Promise<T>, opts = { migrateNew: true }): Promise<T> {
   const { configureApp, openStore } = await import('../app/open-app.js');
-  const app = openStore(configureApp(appOptions(cmd)), opts);
+  const app = openStore(noteConfig(configureApp(appOptions(cmd))), opts);
   try {
     return await fn(app);
   } finally {
@@ -47,7 +58,7 @@ export async function withStore<T>(cmd: Command, fn: (app: StoreApp) => T | Prom
  */
 export async function withReader<T>(cmd: Command, fn: (app: ReaderApp) => T | Promise<T>): Promise<T> {
   const { openReader } = await import('../app/open-app.js');
-  const app = openReader(appOptions(cmd));
+  const app = noteConfig(openReader(appOptions(cmd)));
   try {
     return await fn(app);
   } finally {
@@ -58,7 +69,7 @@ export async function withReader<T>(cmd: Command, fn: (app: ReaderApp) => T | Pr
 /** For commands that change something or open a sealed value: the database and the master key. */
 export async function withProvisioning<T>(cmd: Command, fn: (app: ProvisioningApp) => T | Promise<T>): Promise<T> {
   const { openProvisioning } = await import('../app/open-app.js');
-  const app = await openProvisioning(appOptions(cmd));
+  const app = noteConfig(await openProvisioning(appOptions(cmd)));
   try {
     return await fn(app);
   } finally {

@@ -55,6 +55,19 @@ export const ERRORS = {
     message: 'database %s is at schema version %s, expected %s; run `kalem db migrate`',
   },
   KALEM_ERR_DB_OPEN: { kind: 'failure', message: 'cannot open database %s: %s' },
+  KALEM_ERR_DB_OWNER: {
+    kind: 'failure',
+    message: 'cannot open database %s: %s and kalem runs as %s; run kalem as %s (e.g. `sudo -u <that user> kalem …`), or give the data to this user: `%s`',
+  },
+  KALEM_ERR_PORT_IN_USE: {
+    kind: 'failure',
+    message: '%s is already in use (setting %s): stop what holds it (`ss -lntup | grep :%s`) or change %s in the config',
+  },
+  KALEM_ERR_PORT_DENIED: {
+    kind: 'failure',
+    message: '%s may not be bound by this user (setting %s): ports below 1024 need CAP_NET_BIND_SERVICE (the systemd unit grants it), or pick a port above 1023',
+  },
+  KALEM_ERR_ADDRESS_NOT_HERE: { kind: 'failure', message: '%s: that address is not one of this host\'s (setting %s, or the listen address beside it)' },
   KALEM_ERR_DB_MISSING: {
     kind: 'failure',
     message: 'no database at %s (config: %s); check [store] path, or create it by provisioning (`kalem account create`) or `kalem db migrate`',
