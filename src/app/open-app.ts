@@ -130,7 +130,7 @@ export function openReader(opts: AppOptions = {}): ReaderApp {
     throw err;
   }
   const store = new SqliteTenantStore(db);
-  const provisioning = new ProvisioningService(store, NO_VAULT, app.clock, 'reader');
+  const provisioning = new ProvisioningService(store, NO_VAULT, app.clock, 'reader', catalogOptions(app.config));
   const callRecords = new CallRecordsService(store, NO_VAULT, app.clock, 'reader');
   return withParts(app, { store, provisioning, callRecords, close: () => store.close() });
 }
@@ -167,7 +167,7 @@ export async function openProvisioning(opts: AppOptions = {}): Promise<Provision
     throw err;
   }
   const actor = configured.config.audit.actor ?? `cli:${safeUser()}`;
-  const provisioning = new ProvisioningService(app.store, keyring, app.clock, actor);
+  const provisioning = new ProvisioningService(app.store, keyring, app.clock, actor, catalogOptions(configured.config));
   const callRecords = new CallRecordsService(app.store, keyring, app.clock, actor);
   return withParts(app, { keyring, provisioning, callRecords });
 }
@@ -182,6 +182,10 @@ export function checkMasterKey(store: SqliteTenantStore, keyring: Keyring, keyPa
     if (!check) store.setMeta(MASTER_CHECK_META, keyring.masterCheck());
     else if (!keyring.verifyMasterCheck(check)) throw kalemError('KALEM_ERR_MASTER_KEY_MISMATCH', keyPath);
   });
+}
+
+function catalogOptions(config: KalemConfig): { extraModels: readonly string[]; extraVoices: readonly string[] } {
+  return { extraModels: config.realtime.extra_models, extraVoices: config.realtime.extra_voices };
 }
 
 function safeUser(): string {

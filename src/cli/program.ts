@@ -21,6 +21,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { KalemError } from '../core/errors.js';
+import { NULLABLE_PARSERS } from './parse.js';
 import { accountCommand } from './commands/account.js';
 import { agentCommand } from './commands/agent.js';
 import { auditCommand } from './commands/audit.js';
@@ -61,6 +62,12 @@ export function buildProgram(): Command {
   ]) {
     program.addCommand(sub);
   }
+  program.hook('preAction', (_program, action) => {
+    for (const opt of action.options) {
+      const key = opt.attributeName();
+      if (NULLABLE_PARSERS.has(opt.parseArg) && action.getOptionValue(key) === '') action.setOptionValue(key, null);
+    }
+  });
   // Every (sub)command reports usage errors through one place, so exit codes stay consistent.
   const override = (cmd: Command): void => {
     cmd.exitOverride();

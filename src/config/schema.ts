@@ -153,6 +153,8 @@ export const CONFIG_SCHEMA = {
       "Let agents' webhook URLs reach loopback, private (RFC 1918, ULA) and link-local addresses. Off: a tenant's tool cannot probe the gateway's own network (cloud metadata, the admin API, rtpengine).",
     ),
     webhook_filler_after_ms: int(1200, 'A webhook slower than this gets filler ticks for the caller instead of dead air.', { min: 0, max: 60_000 }),
+    extra_models: strList([], 'Realtime models accepted for agents besides the built-in list (a model newer than this kalem, or an Azure deployment name).'),
+    extra_voices: strList([], 'Voices accepted for agents besides the built-in list.'),
     dtmf_collect_ms: int(1500, 'Keys pressed within this gap go to the model as one turn ("#" sends at once).', { min: 100, max: 10_000 }),
   },
 } as const;

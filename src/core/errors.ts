@@ -73,6 +73,11 @@ export const ERRORS = {
     message: 'no database at %s (config: %s); check [store] path, or create it by provisioning (`kalem account create`) or `kalem db migrate`',
   },
   KALEM_ERR_INVALID_E164: { kind: 'usage', message: 'not a valid E.164 phone number: %s' },
+  KALEM_ERR_NATIONAL_NUMBER: {
+    kind: 'usage',
+    message: '%s has no country code: write it as +<country code><number>, or add --country with its ISO code (e.g. --country GB)',
+  },
+  KALEM_ERR_UNKNOWN_COUNTRY: { kind: 'usage', message: '--country %s is not an ISO 3166 country code with a numbering plan (e.g. US, GB, DE)' },
   KALEM_ERR_INVALID_CIDR: { kind: 'usage', message: 'not a valid IPv4 or IPv6 address or CIDR: %s' },
   KALEM_ERR_CIDR_HOST_BITS: {
     kind: 'usage',

@@ -24,6 +24,7 @@ export function normalizeE164(input: string, defaultCountry?: CountryCode): stri
   // Phone numbers hold digits, separators and an optional leading +; letters (vanity "1-800-FLOWERS"
   // aside, which carriers never send) mean a typo, so refuse rather than let the library guess.
   if (!/^\+?[0-9 ().\-/]+$/.test(text)) throw kalemError('KALEM_ERR_INVALID_E164', input);
+  if (!text.startsWith('+') && defaultCountry === undefined) throw kalemError('KALEM_ERR_NATIONAL_NUMBER', input);
   try {
     const parsed = loadPhoneMetadata().parsePhoneNumberWithError(text, defaultCountry);
     if (!parsed.isPossible()) throw new Error('impossible length');
@@ -47,4 +48,10 @@ export function routableE164(user: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** An ISO 3166 country code libphonenumber knows (`--country`); refused with a clear message otherwise. */
+export function checkCountry(code: string): CountryCode {
+  if (!/^[A-Z]{2}$/.test(code) || !loadPhoneMetadata().isSupportedCountry(code)) throw kalemError('KALEM_ERR_UNKNOWN_COUNTRY', code);
+  return code as CountryCode;
 }

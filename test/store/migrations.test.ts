@@ -13,7 +13,8 @@ t.test('migrations apply once, are recorded, and set up WAL and foreign keys', a
   t.teardown(() => db.close());
   t.equal(schemaVersion(db), 0);
   t.same(migrate(db, path, now), MIGRATIONS.map((m) => m.version));
-  t.same(MIGRATIONS.map((m) => m.version), MIGRATIONS.map((_, i) => i + 1), 'numbered 1, 2, 3… without gaps');
+  const versions = MIGRATIONS.map((m) => m.version);
+  t.same(versions, [...new Set(versions)].sort((a, b) => a - b), 'numbered in ascending order, each once (gaps are reserved numbers of other work)');
   t.same(migrate(db, path, now), [], 'idempotent');
   t.equal(schemaVersion(db), LATEST_SCHEMA_VERSION);
   t.equal(db.pragma('journal_mode', { simple: true }), 'wal');

@@ -44,7 +44,9 @@ function agentOptions(cmd: Command): Command {
     .option('--first-words <text>', 'what the agent says when the call is answered')
     .option('--max-call-seconds <s>', 'the gateway hangs up after this long', positiveInt)
     .option('--transfer-target <sip-uri>', 'where transfer_call may send the caller')
+    .option('--end-call', 'give the model the end_call tool (the default)')
     .option('--no-end-call', 'do not give the model the end_call tool')
+    .option('--transcripts', 'store transcripts of this agent\'s calls (the default)')
     .option('--no-transcripts', 'never store transcripts of this agent\'s calls')
     .option('--webhooks-file <file>', 'JSON array of webhook tools: {name, description, parameters, url}');
 }
@@ -63,7 +65,7 @@ function fieldsFrom(o: AgentOptions, base: AgentFields | undefined): Partial<Age
   if (o.audioMode !== undefined) f.audioMode = o.audioMode;
   if (o.firstWords !== undefined) f.firstWords = o.firstWords === '' ? null : o.firstWords;
   if (o.maxCallSeconds !== undefined) f.maxCallSeconds = o.maxCallSeconds;
-  if (o.transcripts === false) f.storeTranscripts = false;
+  if (o.transcripts !== undefined) f.storeTranscripts = o.transcripts;
 
   const vadTouched =
     o.turnDetection !== undefined || o.vadThreshold !== undefined || o.vadPrefixMs !== undefined || o.vadSilenceMs !== undefined || o.eagerness !== undefined;
@@ -87,11 +89,11 @@ function fieldsFrom(o: AgentOptions, base: AgentFields | undefined): Partial<Age
     }
   }
 
-  if (o.transferTarget !== undefined || o.endCall === false || o.webhooksFile !== undefined) {
+  if (o.transferTarget !== undefined || o.endCall !== undefined || o.webhooksFile !== undefined) {
     const prev: AgentTools = base?.tools ?? { transferTarget: null, endCall: true, webhooks: [] };
     f.tools = {
       transferTarget: o.transferTarget === undefined ? prev.transferTarget : o.transferTarget === '' ? null : o.transferTarget,
-      endCall: o.endCall === false ? false : prev.endCall,
+      endCall: o.endCall ?? prev.endCall,
       webhooks: o.webhooksFile === undefined ? prev.webhooks : readWebhooks(o.webhooksFile),
     };
   }
