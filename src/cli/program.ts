@@ -22,6 +22,7 @@
 import { Command, CommanderError } from 'commander';
 import { KalemError } from '../core/errors.js';
 import { NULLABLE_PARSERS } from './parse.js';
+import { printable } from './output.js';
 import { accountCommand } from './commands/account.js';
 import { agentCommand } from './commands/agent.js';
 import { auditCommand } from './commands/audit.js';
@@ -78,28 +79,60 @@ export function buildProgram(): Command {
 }
 
 /**
- * Runs the CLI and returns the exit code: 0 ok, 2 usage errors, 1 other failures. Errors are
- * printed as one line saying what to do; an unexpected error prints its message only (never an
- * object dump that could hold a secret) and the stack only with KALEM_DEBUG=1.
+ * Runs the CLI and returns the exit code: 0 ok, 2 usage errors (a missing subcommand included),
+ * 1 other failures. Errors are printed as one line saying what to do, or with `--json` as one
+ * JSON object `{"error":{"code","message"}}` (both on stderr: stdout carries only results). An
+ * unexpected error prints its message only (never an object dump that could hold a secret) and
+ * the stack only with KALEM_DEBUG=1. A closed stdout (`kalem calls list acme | head`) ends the
+ * command quietly.
  */
 export async function runCli(argv: string[]): Promise<number> {
+  const json = argv.slice(2).includes('--json');
   const program = buildProgram();
+  let usage = '';
+  if (json) {
+    // commander's own messages become the JSON error below.
+    const quiet = (cmd: Command): void => {
+      cmd.configureOutput({ outputError: (text) => (usage += text) });
+      cmd.commands.forEach(quiet);
+    };
+    quiet(program);
+  }
+  endQuietlyOnClosedStdout();
+  const fail = (code: string, message: string, exit: number): number => {
+    process.stderr.write(json ? JSON.stringify({ error: { code, message } }) + '\n' : `kalem: ${printable(message)}\n`);
+    return exit;
+  };
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
-      // commander already printed its message to stderr.
-      return EXIT_USAGE;
+      // --help and --version exit 0; help shown because a subcommand is missing is a usage error.
+      if (err.exitCode === 0) return EXIT_OK;
+      if (json) return fail(`KALEM_ERR_USAGE`, (usage || err.message).replace(/^error: /, '').trim(), EXIT_USAGE);
+      return EXIT_USAGE; // commander already printed its message (or the help) to stderr.
     }
-    if (err instanceof KalemError) {
-      process.stderr.write(`kalem: ${err.message}\n`);
-      return err.kind === 'usage' ? EXIT_USAGE : EXIT_FAILURE;
-    }
+    if (err instanceof KalemError) return fail(err.code, err.message, err.kind === 'usage' ? EXIT_USAGE : EXIT_FAILURE);
     const message = err instanceof Error ? err.message : 'unknown error';
-    process.stderr.write(`kalem: internal error: ${message}\n`);
+    const exit = fail('KALEM_ERR_INTERNAL', `internal error: ${message}`, EXIT_FAILURE);
     if (process.env.KALEM_DEBUG === '1' && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`);
-    return EXIT_FAILURE;
+    return exit;
   }
+}
+
+/**
+ * A reader that stops early (`| head`, `| less` quit) closes the pipe: the next write fails with
+ * EPIPE, emitted as an 'error' event that would otherwise crash with a stack trace. Nothing more
+ * can reach that reader, so the command ends at once with the usual code of a closed pipe's
+ * writer in a shell pipeline that did its job: 0.
+ */
+let stdoutGuarded = false;
+function endQuietlyOnClosedStdout(): void {
+  if (stdoutGuarded) return;
+  stdoutGuarded = true;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT_OK);
+    throw err;
+  });
 }
