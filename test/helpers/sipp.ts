@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,8 @@ export interface SippRun {
   stdout: string;
   errors: string;
   messages: string;
+  /** SIPp's working dir for this run: already removed when runSipp resolves. */
+  dir: string;
 }
 
 export interface SippOptions {
@@ -64,5 +66,8 @@ export async function runSipp(o: SippOptions): Promise<SippRun> {
   child.stderr.on('data', (d: Buffer) => (stdout += d.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];
   const read = (f: string): string => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : '');
-  return { code, stdout, errors: read('errors.log'), messages: read('messages.log') };
+  const run = { code, stdout, errors: read('errors.log'), messages: read('messages.log'), dir };
+  // What SIPp wrote is returned as text: its directory goes now, whatever the test does next.
+  rmSync(dir, { recursive: true, force: true });
+  return run;
 }
