@@ -1,7 +1,7 @@
 import t from 'tap';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { assertCurrent, integrityCheck, migrate, openDatabase, schemaVersion } from '../../src/store/database.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../src/store/migrations.js';
 
@@ -9,6 +9,7 @@ const now = () => new Date().toISOString();
 
 t.test('migrations apply once, are recorded, and set up WAL and foreign keys', async (t) => {
   const path = join(mkdtempSync(join(tmpdir(), 'kalem-mig-')), 'k.db');
+  t.teardown(() => rmSync(dirname(path), { recursive: true, force: true }));
   const db = openDatabase({ path, busyTimeoutMs: 1234 });
   t.teardown(() => db.close());
   t.equal(schemaVersion(db), 0);
@@ -26,6 +27,7 @@ t.test('migrations apply once, are recorded, and set up WAL and foreign keys', a
 
 t.test('a database newer than the binary is refused', async (t) => {
   const path = join(mkdtempSync(join(tmpdir(), 'kalem-mig-')), 'k.db');
+  t.teardown(() => rmSync(dirname(path), { recursive: true, force: true }));
   const db = openDatabase({ path, busyTimeoutMs: 100 });
   t.teardown(() => db.close());
   migrate(db, path, now);
@@ -47,6 +49,7 @@ function schemaOf(db: ReturnType<typeof openDatabase>): Array<{ type: string; na
 
 t.test('a version-1 database with calls in it migrates to the same schema a new one gets', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kalem-mig-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const fresh = openDatabase({ path: join(dir, 'fresh.db'), busyTimeoutMs: 100 });
   const old = openDatabase({ path: join(dir, 'old.db'), busyTimeoutMs: 100 });
   t.teardown(() => {
