@@ -58,6 +58,10 @@ t.test('RTP range smaller than max_calls: config check, doctor and serve all ref
   t.equal(serve.code, 1);
   t.match(serve.stderr, message);
   t.notOk(existsSync(join(k.dir, 'data')), 'serve created no database (nor its directory)');
+  const dbCheck = kalem(['-c', join(k.dir, 'kalem.toml'), 'db', 'check']);
+  t.equal(dbCheck.code, 1);
+  t.match(dbCheck.stderr, /no database at .*kalem\.db \(config: .*kalem\.toml\)/, 'db check on a missing database says so and creates none');
+  t.notOk(existsSync(k.dbPath));
 });
 
 t.test('no config file anywhere: commands say they run on built-in defaults', async (t) => {

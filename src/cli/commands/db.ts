@@ -29,7 +29,9 @@ export function dbCommand(): Command {
     .action(async (_o, c: Command) => {
       const { assertNotNewer, integrityCheck, openDatabase, schemaVersion } = await import('../../store/database.js');
       const { LATEST_SCHEMA_VERSION } = await import('../../store/migrations.js');
+      const { existsSync } = await import('node:fs');
       await withConfig(c, (app) => {
+        if (!existsSync(app.config.store.path)) throw kalemError('KALEM_ERR_DB_MISSING', app.config.store.path, app.configPath ?? '(none: built-in defaults)');
         const db = openDatabase({ path: app.config.store.path, busyTimeoutMs: app.config.store.busy_timeout_ms, readonly: true });
         try {
           assertNotNewer(db, app.config.store.path);
