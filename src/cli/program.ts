@@ -93,7 +93,7 @@ export async function runCli(argv: string[]): Promise<number> {
   if (json) {
     // commander's own messages become the JSON error below.
     const quiet = (cmd: Command): void => {
-      cmd.configureOutput({ outputError: (text) => (usage += text) });
+      cmd.configureOutput({ outputError: (text) => (usage += text) }).showHelpAfterError(false);
       cmd.commands.forEach(quiet);
     };
     quiet(program);
@@ -110,7 +110,10 @@ export async function runCli(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       // --help and --version exit 0; help shown because a subcommand is missing is a usage error.
       if (err.exitCode === 0) return EXIT_OK;
-      if (json) return fail(`KALEM_ERR_USAGE`, (usage || err.message).replace(/^error: /, '').trim(), EXIT_USAGE);
+      if (json) {
+        const message = err.code === 'commander.help' ? 'a subcommand is missing (see the help above)' : (usage || err.message).replace(/^error: /, '').trim();
+        return fail('KALEM_ERR_USAGE', message, EXIT_USAGE);
+      }
       return EXIT_USAGE; // commander already printed its message (or the help) to stderr.
     }
     if (err instanceof KalemError) return fail(err.code, err.message, err.kind === 'usage' ? EXIT_USAGE : EXIT_FAILURE);
