@@ -69,10 +69,12 @@ fuzz: build
 	$(NODE) dist/test/fuzz/sip-parser-fuzz.js --iterations 1000000 --seed $${SEED:-42}
 
 # Starts the daemon on the embedded defaults with data under ./var/ (a dev master key is made once).
+# Logs are made readable by pino-pretty here only; the daemon itself (and production under
+# systemd) writes JSON lines. pino-pretty ignores Ctrl-C and ends when the daemon has drained.
 run: build
 	@mkdir -p var && chmod 700 var
 	@[ -f var/master.key ] || $(NODE) dist/src/main.js -c config/kalem.dev.toml keys init
-	$(NODE) dist/src/main.js -c config/kalem.dev.toml serve
+	set -o pipefail; $(NODE) dist/src/main.js -c config/kalem.dev.toml serve | $(NODE) node_modules/pino-pretty/bin.js --translateTime SYS:HH:MM:ss.l --ignore pid,hostname,service
 
 clean:
 	rm -rf dist native/build

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { KalemConfig } from '../config/schema.js';
+export { rtpPortCapacity } from '../config/cross-checks.js';
 
 /**
  * Can this process carry `daemon.max_calls`? Each call holds about four file descriptors (its
@@ -27,21 +28,12 @@ export function openFileLimit(limitsFile = '/proc/self/limits'): number | undefi
   return undefined;
 }
 
-/** Even RTP ports in the [media] range: one per call. */
-export function rtpPortCapacity(config: KalemConfig): number {
-  const min = config.media.port_min + (config.media.port_min % 2);
-  return config.media.port_max < min ? 0 : Math.floor((config.media.port_max - min) / 2) + 1;
-}
-
-/** Problems that make max_calls impossible, each naming the settings to change. */
+/**
+ * Problems of this machine that make max_calls impossible, each naming the settings to change.
+ * (The RTP port range against max_calls is a property of the config file: config/cross-checks.ts.)
+ */
 export function capacityProblems(config: KalemConfig, limitsFile?: string): string[] {
   const problems: string[] = [];
-  const ports = rtpPortCapacity(config);
-  if (ports < config.daemon.max_calls) {
-    problems.push(
-      `media.port_min..port_max (${config.media.port_min}-${config.media.port_max}) holds ${ports} RTP ports, fewer than daemon.max_calls (${config.daemon.max_calls}): widen the range or lower max_calls`,
-    );
-  }
   const limit = openFileLimit(limitsFile);
   const need = requiredFileDescriptors(config);
   if (limit !== undefined && limit < need) {

@@ -19,7 +19,8 @@ import { Metrics } from '../api/metrics.js';
 import { sdNotify } from './sd-notify.js';
 import { capacityProblems } from './capacity.js';
 import { kalemError } from '../core/errors.js';
-import { loadConfig } from '../config/load.js';
+import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.js';
+import { explainListenError } from './startup-errors.js';
 import { diffConfig } from '../config/diff.js';
 import { installFaultHandlers } from './fault-handlers.js';
 
@@ -27,7 +28,7 @@ import { installFaultHandlers } from './fault-handlers.js';
 const RELOADABLE = new Set(['log.level']);
 /** How long shutdown keeps retrying call-path writes that wait on another process's lock. */
 const STORE_FLUSH_MS = 10_000;
-import { openProvisioning, type AppOptions, type ProvisioningApp } from './open-app.js';
+import { configureApp, openProvisioning, type AppOptions, type ProvisioningApp } from './open-app.js';
 import { buildSipEngine } from './sip-engine-factory.js';
 import { buildDigestVerifier } from './sip-policy.js';
 import { TrustedSources } from '../tenancy/trusted-sources.js';
@@ -45,6 +46,7 @@ import { recordingService, recordingStarter } from './recordings.js';
 import { KbLookup } from '../tools/kb-search.js';
 import type { KnowledgeApp } from './knowledge.js';
 import { SqliteVecWorker } from '../kb/sqlite-vec-worker.js';
+import { loadPhoneMetadata } from '../tenancy/e164.js';
 
 /**
  * The `kalem serve` process: composition root and lifecycle. It builds every long-lived part,
@@ -106,16 +108,17 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
+    // Every check that needs only the config and this machine comes before anything is opened
+    // or created (the config's own cross-checks run inside configureApp).
+    const problems = capacityProblems(configureApp(this.opts).config);
+    if (problems.length > 0) throw kalemError('KALEM_ERR_CONFIG_INVALID', problems.join('; '));
     const app = await openProvisioning(this.opts);
     this.app = app;
+    loadPhoneMetadata(); // loaded lazily by the CLI; here before the first INVITE needs it
     const config = app.config;
     const log = app.logger.child({ component: 'daemon' });
     this.log = log;
-    const problems = capacityProblems(app.config);
-    if (problems.length > 0) {
-      app.close();
-      throw kalemError('KALEM_ERR_CONFIG_INVALID', problems.join('; '));
-    }
+    if (app.configPath === null) log.warn({ looked: DEFAULT_CONFIG_PATH }, 'no config file: running on built-in defaults (give --config FILE or KALEM_CONFIG)');
     // A damaged file must not take calls (half a numbers table routes calls wrongly) nor writes.
     try {
       assertIntact(app.store.db, config.store.path);
@@ -203,7 +206,9 @@ export class Daemon {
         rtpengine.supervisor.on('ready', (info) => log.info({ pid: info.pid, restarts: info.restarts }, 'rtpengine ready: taking calls'));
         rtpengine.supervisor.on('failed', (err) => log.error({ err: err.message }, 'rtpengine restart budget spent: calls get 503 until kalem is restarted'));
       }
-      await engine.start();
+      await engine.start().catch((err: unknown) => {
+        throw explainListenError(err, config) ?? err;
+      });
       this.sweeper = startRetentionSweeper(app, metrics, app.logger.child({ component: 'retention' }));
       if (config.api.port !== -1 || httpsEnabled(config)) {
         const checks = daemonHealthChecks({
@@ -214,7 +219,9 @@ export class Daemon {
           rtpengineNg: this.rtpengineValue?.ngAddress ?? (config.rtpengine.mode === 'off' ? config.rtpengine.ng_address : null),
         });
         this.api = this.buildApiServer(app, metrics, checks);
-        await this.api.listen();
+        await this.api.listen().catch((err: unknown) => {
+          throw explainListenError(err, config) ?? err;
+        });
       }
       sdNotify(`READY=1\nSTATUS=accepting calls on ${engine.listening().map((l) => `${l.transport}/${l.port}`).join(' ')}\nMAINPID=${process.pid}`);
       log.info(

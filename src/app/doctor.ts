@@ -14,6 +14,7 @@ import { integrityCheck, openDatabase, schemaVersion } from '../store/database.j
 import { LATEST_SCHEMA_VERSION } from '../store/migrations.js';
 import { SqliteTenantStore } from '../store/sqlite-tenant-store.js';
 import { MASTER_CHECK_META } from './open-app.js';
+import { findPortHolder, isKalemDaemon, type PortHolder } from './port-holder.js';
 
 /**
  * `kalem doctor`: checks an installation and explains each finding in one line with a fix. It
@@ -102,6 +103,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
       ? checkLocalRtpengine(config)
       : await checkRtpengine(opts.rtpengineNgAddress ?? pending.ngAddress, opts.rtpengineTimeoutMs ?? 1000),
   );
+  checks.push(checkCarrierMedia(config));
   checks.push(await checkPorts(config, opts.api ?? pending.api));
   checks.push(checkOpenFiles(config, opts.limitsFile ?? '/proc/self/limits'));
   checks.push(await checkClock(opts.clockSynchronized ?? ntpSynchronized));
@@ -449,6 +451,40 @@ function decodeBencodeDict(text: string): Record<string, unknown> | undefined {
 }
 
 // ---------------------------------------------------------------------------------------------
+// media: which port range faces the carrier (the firewall's question)
+
+/**
+ * Which UDP range carriers send media to depends on the rtpengine mode: behind rtpengine
+ * (managed, the default, or external) it is rtpengine's range and the daemon's [media] range
+ * stays on loopback; only with rtpengine.mode = "off" does the carrier reach [media] itself.
+ */
+export function carrierMediaRange(config: KalemConfig): { address: string; range: string; setting: string } {
+  const r = config.rtpengine;
+  const m = config.media;
+  if (r.mode === 'managed') {
+    const listen = config.sip.listen_address;
+    const iface = r.interface_address ?? (isIP(listen) && listen !== '0.0.0.0' && listen !== '::' ? listen : '127.0.0.1');
+    return { address: iface.split('!')[0]!, range: `${r.port_min}-${r.port_max}`, setting: 'rtpengine.port_min..port_max' };
+  }
+  if (r.mode === 'external') return { address: 'the external rtpengine', range: "its own port-min..port-max (config/rtpengine.conf: 30000-39999)", setting: 'rtpengine.conf' };
+  return { address: m.public_address ?? m.address, range: `${m.port_min}-${m.port_max}`, setting: 'media.port_min..port_max' };
+}
+
+function checkCarrierMedia(config: KalemConfig): DoctorCheck {
+  const name = 'media-ports';
+  const c = carrierMediaRange(config);
+  const inner =
+    config.rtpengine.mode === 'off'
+      ? ''
+      : `; the daemon's own [media] ${config.media.port_min}-${config.media.port_max} stays on 127.0.0.1 (rtpengine's side only, not for the firewall)`;
+  const detail = `carriers send RTP/SRTP to ${c.address} udp ${c.range} (${c.setting}): open that range to your carriers${inner}`;
+  if (config.rtpengine.mode === 'managed' && c.address === '127.0.0.1' && config.sip.listen_address !== '127.0.0.1') {
+    return { name, status: 'warn', detail, fix: 'set rtpengine.interface_address to the address carriers reach: media anchored on 127.0.0.1 gets no audio from outside' };
+  }
+  return { name, status: 'ok', detail };
+}
+
+// ---------------------------------------------------------------------------------------------
 // ports
 
 interface PortWanted {
@@ -475,7 +511,14 @@ async function checkPorts(config: KalemConfig, api: { listenAddress: string; por
 
   const results = await Promise.all(wanted.map(async (w) => ({ w, code: await tryBind(w) })));
   const label = (w: PortWanted): string => `${w.proto} ${hostPort(w.host, w.port)} (${w.what})`;
-  const inUse = results.filter((r) => r.code === 'EADDRINUSE').map((r) => r.w);
+  // A port held by a running `kalem serve` is where it should be: doctor on a live gateway.
+  const ours = new Map<PortWanted, PortHolder>();
+  for (const r of results) {
+    if (r.code !== 'EADDRINUSE') continue;
+    const holder = findPortHolder(r.w.proto, r.w.port);
+    if (holder && isKalemDaemon(holder)) ours.set(r.w, holder);
+  }
+  const inUse = results.filter((r) => r.code === 'EADDRINUSE' && !ours.has(r.w)).map((r) => r.w);
   const denied = results.filter((r) => r.code === 'EACCES').map((r) => r.w);
   const other = results.filter((r) => r.code && r.code !== 'EADDRINUSE' && r.code !== 'EACCES');
   const parts: string[] = [];
@@ -485,14 +528,17 @@ async function checkPorts(config: KalemConfig, api: { listenAddress: string; por
     return {
       name,
       status: 'fail',
-      detail: `${parts.join('; ')} (when kalem itself is running, its own ports show as in use: that is expected)`,
+      detail: parts.join('; '),
       fix:
         inUse.length > 0
           ? `find the holder with \`ss -lntup | grep -E ':(${inUse.map((w) => w.port).join('|')})\\b'\`; stop it or change ${[...new Set(inUse.map((w) => w.what))].join(', ')}`
           : 'check that the listen address is one of this host’s addresses',
     };
   }
-  const free = `free: ${results.map((r) => label(r.w)).join(', ')}`;
+  const freeOnes = results.filter((r) => !ours.has(r.w));
+  const pids = [...new Set([...ours.values()].map((h) => h.pid))];
+  const held = ours.size > 0 ? `held by the running kalem daemon (pid ${pids.join(', ')}): ${[...ours.keys()].map(label).join(', ')}` : '';
+  const free = [held, freeOnes.length > 0 ? `free: ${freeOnes.map((r) => label(r.w)).join(', ')}` : ''].filter(Boolean).join('; ');
   if (denied.length > 0) {
     return {
       name,

@@ -1,16 +1,17 @@
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { systemClock, type Clock } from '../core/clock.js';
-import { kalemError } from '../core/errors.js';
+import { isKalemError, kalemError } from '../core/errors.js';
+import { explainDatabaseOwner } from './startup-errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { loadConfig } from '../config/load.js';
 import type { KalemConfig } from '../config/schema.js';
 import { readMasterKey, masterKeyPath } from '../crypto/master-key.js';
 import { Keyring } from '../crypto/keyring.js';
-import { sodiumReady, type Sodium } from '../crypto/sodium.js';
+import type { Sodium } from '../crypto/sodium.js';
 import { assertCurrent, migrate, openDatabase, schemaVersion } from '../store/database.js';
 import type { MigrationKeys } from '../store/migrations.js';
 import { migrationKeys } from '../privacy/migration-keys.js';
-import { isKalemError } from '../core/errors.js';
 import { SqliteTenantStore } from '../store/sqlite-tenant-store.js';
 import { CallRecordsService } from '../tenancy/call-records-service.js';
 import { ProvisioningService } from '../tenancy/provisioning-service.js';
@@ -19,6 +20,7 @@ import { RetentionService } from '../privacy/retention-service.js';
 import { UsageService } from '../privacy/usage-service.js';
 import type { RecordingService } from '../privacy/recording-service.js';
 import { recordingService } from './recordings.js';
+import type { ContentVault, SecretVault } from '../tenancy/ports.js';
 import type { DestinationStream } from 'pino';
 
 export interface AppOptions {
@@ -62,15 +64,27 @@ export interface ProvisioningApp extends StoreApp {
 
 export const MASTER_CHECK_META = 'master_key_check';
 
-/** Step 1: config and logger only (for `keys init`, `doctor`). */
+/**
+ * Step 1: config and logger only (for `keys init`, `doctor`). The logger is made when first
+ * used: most CLI commands never log, and pino is a good part of their start-up time.
+ */
 export function configureApp(opts: AppOptions = {}): ConfiguredApp {
   const env = opts.env ?? process.env;
   const { config, path } = loadConfig({ path: opts.configPath, env });
-  const logger = createLogger({
-    level: config.log.level,
-    ...(opts.logDestination ? { destination: opts.logDestination } : {}),
-  });
-  return { config, configPath: path, logger, env, clock: opts.clock ?? systemClock };
+  let logger: Logger | undefined;
+  return {
+    config,
+    configPath: path,
+    get logger(): Logger {
+      logger ??= createLogger({
+        level: config.log.level,
+        ...(opts.logDestination ? { destination: opts.logDestination } : {}),
+      });
+      return logger;
+    },
+    env,
+    clock: opts.clock ?? systemClock,
+  };
 }
 
 /**
@@ -80,7 +94,7 @@ export function configureApp(opts: AppOptions = {}): ConfiguredApp {
  */
 export function openStore(app: ConfiguredApp, opts: { migrateNew: boolean } = { migrateNew: true }): StoreApp {
   const path = app.config.store.path;
-  const db = openDatabase({ path, busyTimeoutMs: app.config.store.busy_timeout_ms });
+  const db = openExplained(path, app.config.store.busy_timeout_ms, false);
   try {
     if (opts.migrateNew && schemaVersion(db) === 0) migrate(db, path, () => new Date(app.clock.now()).toISOString());
     assertCurrent(db, path);
@@ -89,12 +103,80 @@ export function openStore(app: ConfiguredApp, opts: { migrateNew: boolean } = { 
     throw err;
   }
   const store = new SqliteTenantStore(db);
-  return { ...app, store, close: () => store.close() };
+  return withParts(app, { store, close: () => store.close() });
+}
+
+/** openDatabase, with an ownership problem said as such (who owns it, the chown to run). */
+function openExplained(path: string, busyTimeoutMs: number, readonly: boolean): ReturnType<typeof openDatabase> {
+  try {
+    return openDatabase({ path, busyTimeoutMs, readonly });
+  } catch (err) {
+    throw (isKalemError(err, 'KALEM_ERR_DB_OPEN') && explainDatabaseOwner(path)) || err;
+  }
+}
+
+/**
+ * Copies an app and adds parts, keeping the lazy `logger` getter lazy (a spread would make the
+ * logger at once).
+ */
+function withParts<A extends object, P extends object>(app: A, parts: P): A & P {
+  return Object.defineProperties({}, { ...Object.getOwnPropertyDescriptors(app), ...Object.getOwnPropertyDescriptors(parts) }) as A & P;
+}
+
+/** What read-only commands get: the services' read side, without the master key. */
+export interface ReaderApp extends StoreApp {
+  readonly provisioning: Pick<
+    ProvisioningService,
+    'listAccounts' | 'account' | 'agent' | 'listAgents' | 'listNumbers' | 'listTrunks' | 'listSecrets' | 'listAudit'
+  >;
+  readonly callRecords: Pick<CallRecordsService, 'listCalls' | 'callRecord'>;
+}
+
+/**
+ * For commands that only read (`list`, `show`): the database opened read-only, so a wrong
+ * config or path is an error naming the file instead of a new empty database; no master key
+ * and no libsodium, since nothing is sealed or opened.
+ */
+export function openReader(opts: AppOptions = {}): ReaderApp {
+  const app = configureApp(opts);
+  const path = app.config.store.path;
+  if (!existsSync(path)) throw kalemError('KALEM_ERR_DB_MISSING', path, app.configPath ?? '(none: built-in defaults)');
+  const db = openExplained(path, app.config.store.busy_timeout_ms, true);
+  try {
+    assertCurrent(db, path);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  const store = new SqliteTenantStore(db);
+  const provisioning = new ProvisioningService(store, NO_VAULT, app.clock, 'reader', catalogOptions(app.config));
+  const callRecords = new CallRecordsService(store, NO_VAULT, app.clock, 'reader');
+  return withParts(app, { store, provisioning, callRecords, close: () => store.close() });
+}
+
+/** The vault of a read-only app: reaching it is a bug (a read command that seals or opens). */
+const NO_VAULT: SecretVault & ContentVault = {
+  newWrappedAccountKey: refuse,
+  seal: refuse,
+  open: refuse,
+  newDataKey: refuse,
+  unwrapDataKey: refuse,
+  sealObject: refuse,
+  openObject: refuse,
+  callerHash: refuse,
+  sealCaller: refuse,
+  openCaller: refuse,
+  wipe: (b) => b.fill(0),
+};
+function refuse(): never {
+  throw new Error('read-only: this command was opened without the master key');
 }
 
 /** Step 3: the master key and the services that seal and open secrets. */
 export async function openProvisioning(opts: AppOptions = {}): Promise<ProvisioningApp> {
   const configured = configureApp(opts);
+  // libsodium is loaded only by the commands that seal or open something.
+  const { sodiumReady } = await import('../crypto/sodium.js');
   const sodium = await sodiumReady();
   const keySource = {
     file: configured.config.keys.master_key_file,
@@ -111,15 +193,15 @@ export async function openProvisioning(opts: AppOptions = {}): Promise<Provision
     throw err;
   }
   const actor = configured.config.audit.actor ?? `cli:${safeUser()}`;
-  const provisioning = new ProvisioningService(app.store, keyring, app.clock, actor);
+  const provisioning = new ProvisioningService(app.store, keyring, app.clock, actor, catalogOptions(configured.config));
   const callRecords = new CallRecordsService(app.store, keyring, app.clock, actor);
-  const partial = { ...app, keyring, provisioning, callRecords, sodium, actor };
+  const partial = withParts(app, { keyring, provisioning, callRecords, sodium, actor });
   // Commands unlink erased recording files at once (the daemon's own sweeper unlinks asynchronously).
   const recordings = recordingService(partial, sodium, actor, true);
   const erasure = new ErasureService(app.store, keyring, app.clock, actor, recordings);
   const retention = new RetentionService(app.store, app.clock, actor, recordings);
   const usage = new UsageService(app.store, app.clock);
-  return { ...partial, erasure, retention, usage, recordings };
+  return withParts(partial, { erasure, retention, usage, recordings });
 }
 
 /**
@@ -140,6 +222,7 @@ export async function migrateStore(app: ConfiguredApp): Promise<{ applied: numbe
       if (!isKalemError(err, 'KALEM_ERR_MASTER_KEY_MISSING')) throw err;
     }
     if (masterKey) {
+      const { sodiumReady } = await import('../crypto/sodium.js');
       const keyring = new Keyring(await sodiumReady(), masterKey);
       masterKey.fill(0);
       if (schemaVersion(db) >= 1) {
@@ -165,6 +248,10 @@ export function checkMasterKey(store: SqliteTenantStore, keyring: Keyring, keyPa
     if (!check) store.setMeta(MASTER_CHECK_META, keyring.masterCheck());
     else if (!keyring.verifyMasterCheck(check)) throw kalemError('KALEM_ERR_MASTER_KEY_MISMATCH', keyPath);
   });
+}
+
+function catalogOptions(config: KalemConfig): { extraModels: readonly string[]; extraVoices: readonly string[] } {
+  return { extraModels: config.realtime.extra_models, extraVoices: config.realtime.extra_voices };
 }
 
 function safeUser(): string {

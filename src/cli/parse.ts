@@ -21,6 +21,13 @@ export function daysOrNone(value: string): number | null {
   return value === 'none' ? null : nonNegativeInt(value);
 }
 
+/**
+ * Parsers whose `none` means null. Commander turns a parser's null into '' (an option given
+ * without a value), so program.ts puts the null back before any action runs: an action sees
+ * `null` for `--max-calls none`, never ''.
+ */
+export const NULLABLE_PARSERS: ReadonlySet<unknown> = new Set([limitOrNone, daysOrNone]);
+
 export function fraction(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('expected a number between 0 and 1');

@@ -1,5 +1,28 @@
+/**
+ * The `kalem` command tree.
+ *
+ * REGISTRATIONS STAY CHEAP. Every run of `kalem` (even `--help` or a typo) loads this file and
+ * every command module imported below, so a command module may import only: commander,
+ * ../parse.js, ../output.js, ../context.js, core/errors.js, and `import type` of anything.
+ * Whatever an action needs beyond that is loaded when the action runs:
+ *
+ *   .action(async (account: string, o, c: Command) => {
+ *     const { doTheThing } = await import('../../some/heavy-module.js');   // here, not at the top
+ *     const result = await withProvisioning(c, (app) => doTheThing(app, account));
+ *     ...
+ *   });
+ *
+ * The helpers of ../context.js (withReader, withProvisioning, withConfig, withStore) already load
+ * the application (config, SQLite, libsodium) lazily. `kalem serve` imports the daemon (SIP
+ * engines, drachtio-srf, openai, prom-client, fastify) inside its action. A new command is one
+ * import and one line in the list in buildProgram(); test/cli/lazy-load.test.ts fails if
+ * `kalem --help` or `kalem number list` loads a heavy package, and docs/BENCHMARKS.md has the
+ * start-up figures (`kalem --help` went from 0.8 s of CPU to 0.2 s when this was done).
+ */
 import { Command, CommanderError } from 'commander';
 import { KalemError } from '../core/errors.js';
+import { NULLABLE_PARSERS } from './parse.js';
+import { printable } from './output.js';
 import { accountCommand } from './commands/account.js';
 import { agentCommand } from './commands/agent.js';
 import { auditCommand } from './commands/audit.js';
@@ -48,6 +71,12 @@ export function buildProgram(): Command {
   ]) {
     program.addCommand(sub);
   }
+  program.hook('preAction', (_program, action) => {
+    for (const opt of action.options) {
+      const key = opt.attributeName();
+      if (NULLABLE_PARSERS.has(opt.parseArg) && action.getOptionValue(key) === '') action.setOptionValue(key, null);
+    }
+  });
   // Every (sub)command reports usage errors through one place, so exit codes stay consistent.
   const override = (cmd: Command): void => {
     cmd.exitOverride();
@@ -58,28 +87,63 @@ export function buildProgram(): Command {
 }
 
 /**
- * Runs the CLI and returns the exit code: 0 ok, 2 usage errors, 1 other failures. Errors are
- * printed as one line saying what to do; an unexpected error prints its message only (never an
- * object dump that could hold a secret) and the stack only with KALEM_DEBUG=1.
+ * Runs the CLI and returns the exit code: 0 ok, 2 usage errors (a missing subcommand included),
+ * 1 other failures. Errors are printed as one line saying what to do, or with `--json` as one
+ * JSON object `{"error":{"code","message"}}` (both on stderr: stdout carries only results). An
+ * unexpected error prints its message only (never an object dump that could hold a secret) and
+ * the stack only with KALEM_DEBUG=1. A closed stdout (`kalem calls list acme | head`) ends the
+ * command quietly.
  */
 export async function runCli(argv: string[]): Promise<number> {
+  const json = argv.slice(2).includes('--json');
   const program = buildProgram();
+  let usage = '';
+  if (json) {
+    // commander's own messages become the JSON error below.
+    const quiet = (cmd: Command): void => {
+      cmd.configureOutput({ outputError: (text) => (usage += text) }).showHelpAfterError(false);
+      cmd.commands.forEach(quiet);
+    };
+    quiet(program);
+  }
+  endQuietlyOnClosedStdout();
+  const fail = (code: string, message: string, exit: number): number => {
+    process.stderr.write(json ? JSON.stringify({ error: { code, message } }) + '\n' : `kalem: ${printable(message)}\n`);
+    return exit;
+  };
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
-      // commander already printed its message to stderr.
-      return EXIT_USAGE;
+      // --help and --version exit 0; help shown because a subcommand is missing is a usage error.
+      if (err.exitCode === 0) return EXIT_OK;
+      if (json) {
+        const message = err.code === 'commander.help' ? 'a subcommand is missing (see the help above)' : (usage || err.message).replace(/^error: /, '').trim();
+        return fail('KALEM_ERR_USAGE', message, EXIT_USAGE);
+      }
+      return EXIT_USAGE; // commander already printed its message (or the help) to stderr.
     }
-    if (err instanceof KalemError) {
-      process.stderr.write(`kalem: ${err.message}\n`);
-      return err.kind === 'usage' ? EXIT_USAGE : EXIT_FAILURE;
-    }
+    if (err instanceof KalemError) return fail(err.code, err.message, err.kind === 'usage' ? EXIT_USAGE : EXIT_FAILURE);
     const message = err instanceof Error ? err.message : 'unknown error';
-    process.stderr.write(`kalem: internal error: ${message}\n`);
+    const exit = fail('KALEM_ERR_INTERNAL', `internal error: ${message}`, EXIT_FAILURE);
     if (process.env.KALEM_DEBUG === '1' && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`);
-    return EXIT_FAILURE;
+    return exit;
   }
+}
+
+/**
+ * A reader that stops early (`| head`, `| less` quit) closes the pipe: the next write fails with
+ * EPIPE, emitted as an 'error' event that would otherwise crash with a stack trace. Nothing more
+ * can reach that reader, so the command ends at once with the usual code of a closed pipe's
+ * writer in a shell pipeline that did its job: 0.
+ */
+let stdoutGuarded = false;
+function endQuietlyOnClosedStdout(): void {
+  if (stdoutGuarded) return;
+  stdoutGuarded = true;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT_OK);
+    throw err;
+  });
 }

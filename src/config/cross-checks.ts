@@ -1,6 +1,11 @@
 /**
  * Rules that span a value's meaning rather than its type (the schema checks types and ranges).
  * Each problem names the key path and what would be accepted, like the schema's own messages.
+ *
+ * The one place for them: `validateConfig` runs these after the schema, so `kalem config
+ * check`, `kalem doctor` and `kalem serve` (before it opens or creates anything) refuse the
+ * same configs with the same words. A rule that depends on the machine rather than the file
+ * (the open-files limit) is not here: see app/capacity.ts.
  */
 import type { KalemConfig } from './schema.js';
 
@@ -32,6 +37,18 @@ export function crossFieldProblems(config: KalemConfig): string[] {
   if ((api.tls_cert_file === null) !== (api.tls_key_file === null)) {
     problems.push('api.tls_cert_file and api.tls_key_file are set together or not at all');
   }
+  problems.push(...mediaProblems(config));
+  const sip = config.sip;
+  if ((sip.tls_cert_file === null) !== (sip.tls_key_file === null)) {
+    problems.push(`sip.${sip.tls_cert_file === null ? 'tls_cert_file' : 'tls_key_file'}: TLS needs both sip.tls_cert_file and sip.tls_key_file; set the other too, or neither`);
+  }
+  const r = config.rtpengine;
+  if (r.mode === 'external' && r.ng_address === null) {
+    problems.push('rtpengine.ng_address: rtpengine.mode = "external" needs the ng control address of that rtpengine, e.g. "127.0.0.1:2223"');
+  }
+  if ((r.carrier_interface === null) !== (r.internal_interface === null)) {
+    problems.push('rtpengine.carrier_interface, rtpengine.internal_interface: set both or neither');
+  }
   problems.push(...kbProblems(config));
   return problems;
 }
@@ -58,5 +75,26 @@ function kbProblems(config: KalemConfig): string[] {
     }
   }
   if (kb.chunk_overlap_tokens >= kb.chunk_tokens) problems.push('kb.chunk_overlap_tokens must be smaller than kb.chunk_tokens');
+  return problems;
+}
+
+/** Even RTP ports in the [media] range: one per call. */
+export function rtpPortCapacity(config: KalemConfig): number {
+  const min = config.media.port_min + (config.media.port_min % 2);
+  return config.media.port_max < min ? 0 : Math.floor((config.media.port_max - min) / 2) + 1;
+}
+
+function mediaProblems(config: KalemConfig): string[] {
+  const problems: string[] = [];
+  const ports = rtpPortCapacity(config);
+  if (ports < config.daemon.max_calls) {
+    problems.push(
+      `media.port_min..port_max (${config.media.port_min}-${config.media.port_max}) holds ${ports} RTP ports, fewer than daemon.max_calls (${config.daemon.max_calls}): widen the range or lower max_calls`,
+    );
+  }
+  const r = config.rtpengine;
+  if (r.mode === 'managed' && r.port_max < r.port_min) {
+    problems.push(`rtpengine.port_min..port_max (${r.port_min}-${r.port_max}) is empty: port_max must be at least port_min`);
+  }
   return problems;
 }

@@ -1,9 +1,10 @@
 import { crossFieldProblems } from './cross-checks.js';
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { kalemError } from '../core/errors.js';
 import { CONFIG_SCHEMA, type KalemConfig } from './schema.js';
-import { deepFreeze, validateAgainst } from './schema-dsl.js';
+import { deepFreeze, resolvePaths, validateAgainst } from './schema-dsl.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/kalem/kalem.toml';
 
@@ -41,13 +42,18 @@ export function loadConfig(src: ConfigSource = {}): { config: KalemConfig; path:
   } catch (err) {
     throw kalemError('KALEM_ERR_CONFIG_SYNTAX', path, (err as Error).message.split('\n')[0] ?? '');
   }
-  return { config: validateConfig(raw), path };
+  return { config: validateConfig(raw, dirname(resolve(path))), path };
 }
 
-/** Validates an already-parsed object (tests and the TOML loader share this). */
-export function validateConfig(raw: unknown): KalemConfig {
+/**
+ * Validates an already-parsed object (tests and the TOML loader share this). Relative file
+ * paths are resolved against `baseDir` (the config file's directory); without one they stay as
+ * written.
+ */
+export function validateConfig(raw: unknown, baseDir?: string): KalemConfig {
   const problems: string[] = [];
   const value = validateAgainst(CONFIG_SCHEMA, raw, '', problems);
+  if (baseDir !== undefined) resolvePaths(CONFIG_SCHEMA, value, baseDir, resolve);
   if (problems.length === 0) problems.push(...crossFieldProblems(value as unknown as KalemConfig));
   if (problems.length > 0) throw kalemError('KALEM_ERR_CONFIG_INVALID', problems.join('; '));
   return deepFreeze(value) as unknown as KalemConfig;

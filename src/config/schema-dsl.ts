@@ -14,6 +14,8 @@ export interface Field<T> {
   readonly max?: number;
   /** Optional settings (no default value) are `null` when absent. */
   readonly optional?: boolean;
+  /** A file path: a relative value is taken relative to the config file's directory. */
+  readonly path?: boolean;
 }
 
 export interface Section {
@@ -36,6 +38,9 @@ export const optStr = (doc: string): Field<string | null> => ({
   doc,
   optional: true,
 });
+/** A file path; relative values resolve against the directory of the config file that sets them. */
+export const pathStr = (def: string, doc: string): Field<string> => ({ ...str(def, doc), path: true });
+export const optPath = (doc: string): Field<string | null> => ({ ...optStr(doc), path: true });
 export const oneOf = <E extends string>(values: readonly E[], def: E, doc: string): Field<E> => ({
   kind: 'field',
   type: 'string',
@@ -139,4 +144,20 @@ export function deepFreeze<T>(o: T): T {
     for (const v of Object.values(o)) deepFreeze(v);
   }
   return o;
+}
+
+/**
+ * Resolves every relative `path` field against `baseDir` (in place, before freezing): a config
+ * read from /etc/kalem means the same files whatever directory kalem is started from.
+ */
+export function resolvePaths(schema: Section, value: Record<string, unknown>, baseDir: string, resolveFn: (base: string, p: string) => string): void {
+  for (const [key, spec] of Object.entries(schema)) {
+    if (key === '$doc' || typeof spec === 'string') continue;
+    if (isField(spec)) {
+      const v = value[key];
+      if (spec.path && typeof v === 'string' && v !== '' && !v.startsWith('/')) value[key] = resolveFn(baseDir, v);
+    } else if (typeof value[key] === 'object' && value[key] !== null) {
+      resolvePaths(spec, value[key] as Record<string, unknown>, baseDir, resolveFn);
+    }
+  }
 }

@@ -1,4 +1,4 @@
-import { bool, int, num, oneOf, optStr, str, strList, type ConfigOf } from './schema-dsl.js';
+import { bool, int, num, oneOf, optPath, optStr, pathStr, str, strList, type ConfigOf } from './schema-dsl.js';
 
 /**
  * The one config schema. Every key has a default suited to a production install under systemd;
@@ -7,7 +7,7 @@ import { bool, int, num, oneOf, optStr, str, strList, type ConfigOf } from './sc
 export const CONFIG_SCHEMA = {
   store: {
     $doc: 'The SQLite database holding tenants, numbers, trunks, sealed secrets, CDRs and the audit log.',
-    path: str('/var/lib/kalem/kalem.db', 'Database file. WAL mode: keep the -wal and -shm files beside it.'),
+    path: pathStr('/var/lib/kalem/kalem.db', 'Database file (relative paths in this file are taken from the config file\'s directory). WAL mode: keep the -wal and -shm files beside it.'),
     busy_timeout_ms: int(5000, 'How long a CLI write waits for a lock held by another process before failing (the daemon\'s call-path writes never wait: they are queued).', {
       min: 0,
       max: 600_000,
@@ -17,7 +17,7 @@ export const CONFIG_SCHEMA = {
     $doc:
       'The master key wraps every account key. Under systemd it comes from $CREDENTIALS_DIRECTORY/master.key ' +
       '(LoadCredential=); otherwise from this file, which must be mode 0600 (or stricter) and owned by the user running kalem.',
-    master_key_file: str('/etc/kalem/master.key', 'Path of the 32-byte master key file (raw or base64).'),
+    master_key_file: pathStr('/etc/kalem/master.key', 'Path of the 32-byte master key file (raw or base64).'),
   },
   log: {
     $doc: 'Logs are JSON lines on stdout (journald collects them).',
@@ -46,8 +46,8 @@ export const CONFIG_SCHEMA = {
       min: -1,
       max: 65535,
     }),
-    tls_cert_file: optStr('PEM certificate chain for SIP over TLS; re-read on SIGHUP.'),
-    tls_key_file: optStr('PEM private key for SIP over TLS; re-read on SIGHUP.'),
+    tls_cert_file: optPath('PEM certificate chain for SIP over TLS; re-read on SIGHUP.'),
+    tls_key_file: optPath('PEM private key for SIP over TLS; re-read on SIGHUP.'),
     max_message_bytes: int(65_535, 'Largest SIP message accepted.', { min: 1024, max: 1_048_576 }),
     max_headers: int(128, 'Most header lines in one SIP message.', { min: 16, max: 4096 }),
     max_connections: int(1024, 'Most TCP+TLS connections open at once.', { min: 1 }),
@@ -72,7 +72,7 @@ export const CONFIG_SCHEMA = {
     retry_after_s: int(30, 'Retry-After sent with 503 and 486 responses.', { min: 1 }),
     drachtio_host: str('127.0.0.1', 'drachtio-server admin address (engine = "drachtio").'),
     drachtio_port: int(9022, 'drachtio-server admin port.', { min: 1, max: 65535 }),
-    drachtio_secret_file: optStr('File holding the drachtio-server admin secret (mode 0600).'),
+    drachtio_secret_file: optPath('File holding the drachtio-server admin secret (mode 0600).'),
     drachtio_watchdog_ms: int(
       10_000,
       'Every this many ms the drachtio engine pings drachtio-server over its link; no answer by the next ping and the link is dropped and reopened. 0 turns it off.',
@@ -164,7 +164,7 @@ export const CONFIG_SCHEMA = {
       min: 0,
       max: 10,
     }),
-    apology_prompt: optStr('Mono 16-bit 24 kHz WAV played before hanging up when the model is gone; default the Special Information Tone.'),
+    apology_prompt: optPath('Mono 16-bit 24 kHz WAV played before hanging up when the model is gone; default the Special Information Tone.'),
     webhook_timeout_ms: int(8000, 'Deadline of one webhook tool call; the model is told it failed.', { min: 100, max: 120_000 }),
     webhook_max_response_bytes: int(65_536, 'Largest webhook response accepted.', { min: 256, max: 4_194_304 }),
     webhook_allow_private_networks: bool(
@@ -172,6 +172,8 @@ export const CONFIG_SCHEMA = {
       "Let agents' webhook URLs reach loopback, private (RFC 1918, ULA) and link-local addresses. Off: a tenant's tool cannot probe the gateway's own network (cloud metadata, the admin API, rtpengine).",
     ),
     webhook_filler_after_ms: int(1200, 'A webhook slower than this gets filler ticks for the caller instead of dead air.', { min: 0, max: 60_000 }),
+    extra_models: strList([], 'Realtime models accepted for agents besides the built-in list (a model newer than this kalem, or an Azure deployment name).'),
+    extra_voices: strList([], 'Voices accepted for agents besides the built-in list.'),
     dtmf_collect_ms: int(1500, 'Keys pressed within this gap go to the model as one turn ("#" sends at once).', { min: 100, max: 10_000 }),
   },
   kb: {

@@ -63,8 +63,38 @@ export const ERRORS = {
     kind: 'failure',
     message: 'database %s fails its integrity check (%s); restore it from a backup (`kalem db check` lists every problem)',
   },
+  KALEM_ERR_DB_OWNER: {
+    kind: 'failure',
+    message: 'cannot open database %s: %s and kalem runs as %s; run kalem as %s (e.g. `sudo -u <that user> kalem …`), or give the data to this user: `%s`',
+  },
+  KALEM_ERR_PORT_IN_USE: {
+    kind: 'failure',
+    message: '%s is already in use (setting %s): stop what holds it (`ss -lntup | grep :%s`) or change %s in the config',
+  },
+  KALEM_ERR_PORT_DENIED: {
+    kind: 'failure',
+    message: '%s may not be bound by this user (setting %s): ports below 1024 need CAP_NET_BIND_SERVICE (the systemd unit grants it), or pick a port above 1023',
+  },
+  KALEM_ERR_ADDRESS_NOT_HERE: { kind: 'failure', message: '%s: that address is not one of this host\'s (setting %s, or the listen address beside it)' },
+  KALEM_ERR_DB_MISSING: {
+    kind: 'failure',
+    message: 'no database at %s (config: %s); check [store] path, or create it by provisioning (`kalem account create`) or `kalem db migrate`',
+  },
   KALEM_ERR_INVALID_E164: { kind: 'usage', message: 'not a valid E.164 phone number: %s' },
+  KALEM_ERR_NATIONAL_NUMBER: {
+    kind: 'usage',
+    message: '%s has no country code: write it as +<country code><number>, or add --country with its ISO code (e.g. --country GB)',
+  },
+  KALEM_ERR_UNKNOWN_COUNTRY: { kind: 'usage', message: '--country %s is not an ISO 3166 country code with a numbering plan (e.g. US, GB, DE)' },
   KALEM_ERR_INVALID_CIDR: { kind: 'usage', message: 'not a valid IPv4 or IPv6 address or CIDR: %s' },
+  KALEM_ERR_CIDR_HOST_BITS: {
+    kind: 'usage',
+    message: '%s has host bits set: the network is %s (or, for one host, %s); give the one you mean',
+  },
+  KALEM_ERR_CIDR_ANY_SOURCE: {
+    kind: 'usage',
+    message: '%s trusts every address on the internet to place calls on this account; add --allow-any-source if that is really meant (digest credentials are then the only check)',
+  },
   KALEM_ERR_INVALID_ARGUMENT: { kind: 'usage', message: '%s' },
   KALEM_ERR_UNKNOWN_ACCOUNT: { kind: 'failure', message: 'no account %s; list them with `kalem account list`' },
   KALEM_ERR_UNKNOWN_AGENT: { kind: 'failure', message: 'no agent %s in account %s; list them with `kalem agent list`' },

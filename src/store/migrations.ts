@@ -362,6 +362,16 @@ CREATE TABLE api_tokens (
 CREATE UNIQUE INDEX api_tokens_active_name ON api_tokens(name) WHERE revoked_at IS NULL;
 `,
   },
+  {
+    version: 7,
+    name: 'account_names_nocase',
+    sql: `
+-- Account names are unique without regard to case ("Acme" and "acme" are one tenant to an
+-- operator). A database that already holds two such names stops here with SQLite's constraint
+-- error naming this index: rename one of them (kalem account update … --name) and migrate again.
+CREATE UNIQUE INDEX accounts_name_nocase ON accounts(name COLLATE NOCASE);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

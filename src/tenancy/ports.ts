@@ -85,7 +85,7 @@ export interface TrunkRepository {
   list(accountId: string): Trunk[];
   delete(accountId: string, trunkId: string): boolean;
   sealedDigestPassword(accountId: string, trunkId: string): Uint8Array | undefined;
-  /** Every trunk of every active account, for identifying the trunk a request came from. */
+  /** Every trunk of every account (disabled ones too: they get 403), for identifying the trunk a request came from. */
   listForRouting(): Trunk[];
 }
 

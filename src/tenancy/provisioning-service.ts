@@ -1,8 +1,9 @@
 import { kalemError, KalemError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
-import { parseCidr } from './cidr.js';
-import { normalizeE164 } from './e164.js';
+import { parseTrunkCidr } from './cidr.js';
+import { REALTIME_MODELS, REALTIME_VOICES, SECRET_NAMES } from './realtime-catalog.js';
+import { checkCountry, normalizeE164 } from './e164.js';
 import {
   DEFAULT_AGENT,
   type Account,
@@ -34,6 +35,27 @@ export interface TrunkInput {
   /** Read from stdin by the CLI; wiped by the service once sealed. */
   digestPassword?: Uint8Array | null;
   maxConcurrentCalls?: number | null;
+  /** 0.0.0.0/0 or ::/0 is refused without it. */
+  allowAnySource?: boolean;
+}
+
+/** A change to a trunk; absent fields stay as they are. */
+export interface TrunkPatch {
+  /** Replaces the whole list. */
+  cidrs?: string[];
+  addCidrs?: string[];
+  removeCidrs?: string[];
+  allowAnySource?: boolean;
+  maxConcurrentCalls?: number | null;
+  digestUsername?: string;
+  /** A new digest password, swapped in one transaction; wiped by the service. */
+  digestPassword?: Uint8Array;
+}
+
+export interface ProvisioningOptions {
+  /** Models and voices accepted besides the built-in catalogue ([realtime] extra_models/extra_voices). */
+  extraModels?: readonly string[];
+  extraVoices?: readonly string[];
 }
 
 /**
@@ -48,6 +70,7 @@ export class ProvisioningService {
     private readonly vault: SecretVault,
     private readonly clock: Clock,
     private readonly actor: string,
+    private readonly options: ProvisioningOptions = {},
   ) {}
 
   // ── accounts ──────────────────────────────────────────────────────────────
@@ -57,9 +80,8 @@ export class ProvisioningService {
     const id = newId('acc');
     const at = this.at();
     return this.store.transaction(() => {
-      if (this.store.accounts.findByName(input.name)) {
-        throw kalemError('KALEM_ERR_DUPLICATE', `an account named "${input.name}" already exists`);
-      }
+      const same = this.store.accounts.findByName(input.name);
+      if (same) throw kalemError('KALEM_ERR_DUPLICATE', `an account named "${same.name}" already exists (names are compared without case)`);
       this.store.accounts.insert({
         id,
         name: input.name,
@@ -88,8 +110,9 @@ export class ProvisioningService {
     if (patch.name !== undefined) checkName('account', patch.name);
     return this.store.transaction(() => {
       const a = this.account(ref);
-      if (patch.name !== undefined && patch.name !== a.name && this.store.accounts.findByName(patch.name)) {
-        throw kalemError('KALEM_ERR_DUPLICATE', `an account named "${patch.name}" already exists`);
+      const same = patch.name === undefined ? undefined : this.store.accounts.findByName(patch.name);
+      if (same && same.id !== a.id) {
+        throw kalemError('KALEM_ERR_DUPLICATE', `an account named "${same.name}" already exists (names are compared without case)`);
       }
       const changes: { -readonly [K in keyof Account]?: Account[K] } = {};
       if (patch.name !== undefined) changes.name = patch.name;
@@ -122,7 +145,7 @@ export class ProvisioningService {
    */
   createAgent(accountRef: string, input: Partial<AgentFields> & { name: string }, extras: AgentExtras = {}): Agent {
     checkName('agent', input.name);
-    const fields = checkAgent({ ...DEFAULT_AGENT, ...input });
+    const fields = this.checkAgent({ ...DEFAULT_AGENT, ...input });
     return this.store.transaction(() => {
       const a = this.account(accountRef);
       if (this.store.agents.findByName(a.id, input.name)) {
@@ -157,7 +180,7 @@ export class ProvisioningService {
       const { id, accountId, createdAt, updatedAt, ...curFields } = cur;
       void createdAt;
       void updatedAt;
-      const fields = checkAgent({ ...curFields, ...patch });
+      const fields = this.checkAgent({ ...curFields, ...patch });
       this.store.agents.update(accountId, id, fields, this.at());
       if (extras.recordingAnnouncement !== undefined) {
         this.store.agents.setAnnouncement(accountId, id, extras.recordingAnnouncement === null ? null : checkAnnouncement(extras.recordingAnnouncement));
@@ -187,11 +210,12 @@ export class ProvisioningService {
    */
   addNumbers(accountRef: string, agentRef: string, inputs: string[], defaultCountry?: string): PhoneNumber[] {
     if (inputs.length === 0) throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'no numbers given');
+    const country = defaultCountry === undefined ? undefined : checkCountry(defaultCountry);
     const normalised = inputs.map((raw, i) => {
       try {
-        return normalizeE164(raw, defaultCountry as Parameters<typeof normalizeE164>[1]);
+        return normalizeE164(raw, country);
       } catch (err) {
-        if (err instanceof KalemError && inputs.length > 1) {
+        if (err instanceof KalemError && err.code === 'KALEM_ERR_INVALID_E164' && inputs.length > 1) {
           throw kalemError('KALEM_ERR_INVALID_E164', `${raw} (entry ${i + 1}); nothing was added`);
         }
         throw err;
@@ -219,8 +243,32 @@ export class ProvisioningService {
     return this.store.numbers.list(this.account(accountRef).id);
   }
 
-  removeNumber(accountRef: string, raw: string): void {
-    const e164 = normalizeE164(raw);
+  /** Moves numbers of an account to another of its agents, all or nothing. */
+  moveNumbers(accountRef: string, inputs: string[], agentRef: string, defaultCountry?: string): PhoneNumber[] {
+    if (inputs.length === 0) throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'no numbers given');
+    const country = defaultCountry === undefined ? undefined : checkCountry(defaultCountry);
+    const normalised = inputs.map((raw) => normalizeE164(raw, country));
+    return this.store.transaction(() => {
+      const agent = this.agent(accountRef, agentRef);
+      const mine = new Map(this.store.numbers.list(agent.accountId).map((n) => [n.e164, n]));
+      const moved: PhoneNumber[] = [];
+      for (const e164 of normalised) {
+        const n = mine.get(e164);
+        if (!n) throw kalemError('KALEM_ERR_UNKNOWN_NUMBER', e164, this.account(accountRef).name);
+        if (n.agentId === agent.id) continue;
+        // Remove and re-add inside the transaction: a concurrent INVITE sees the old agent or the new one.
+        this.store.numbers.delete(agent.accountId, e164);
+        const next: PhoneNumber = { e164, accountId: agent.accountId, agentId: agent.id, createdAt: n.createdAt };
+        this.store.numbers.insert(next);
+        moved.push(next);
+      }
+      this.audit(agent.accountId, 'number.move', agent.id, { count: moved.length, numbers: moved.slice(0, 100).map((n) => n.e164) });
+      return moved;
+    });
+  }
+
+  removeNumber(accountRef: string, raw: string, defaultCountry?: string): void {
+    const e164 = normalizeE164(raw, defaultCountry === undefined ? undefined : checkCountry(defaultCountry));
     this.store.transaction(() => {
       const a = this.account(accountRef);
       if (!this.store.numbers.delete(a.id, e164)) throw kalemError('KALEM_ERR_UNKNOWN_NUMBER', e164, a.name);
@@ -232,19 +280,15 @@ export class ProvisioningService {
 
   addTrunk(accountRef: string, input: TrunkInput): Trunk {
     checkName('trunk', input.name);
-    const cidrs = [...new Set(input.cidrs.map((c) => parseCidr(c).text))];
+    const cidrs = [...new Set(input.cidrs.map((c) => parseTrunkCidr(c, { allowAnySource: input.allowAnySource === true }).text))];
     const username = input.digestUsername ?? null;
     const password = input.digestPassword ?? null;
     try {
       if ((username === null) !== (password === null)) {
         throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'digest authentication needs both a username and a password');
       }
-      if (username !== null && !/^[A-Za-z0-9_.!~*'()&=+$,;?\/-]{1,64}$/.test(username)) {
-        throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'digest username may hold 1-64 letters, digits and SIP user characters');
-      }
-      if (password !== null && (password.length === 0 || password.length > 256)) {
-        throw kalemError('KALEM_ERR_SECRET_INPUT', 'the digest password must be 1-256 bytes');
-      }
+      if (username !== null) checkDigestUsername(username);
+      if (password !== null) checkDigestPassword(password);
       if (cidrs.length === 0 && username === null) {
         throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'a trunk needs at least one --cidr, or digest credentials');
       }
@@ -274,6 +318,70 @@ export class ProvisioningService {
         }
         this.audit(a.id, 'trunk.add', id, { name: input.name, cidrs, digest: username !== null });
         return this.store.trunks.get(a.id, id)!;
+      });
+    } finally {
+      if (password) this.vault.wipe(password);
+    }
+  }
+
+  /**
+   * Changes a trunk in place, in one transaction with its audit row. A new digest password is an
+   * atomic swap: the daemon opens the sealed password for each INVITE (nothing cached), so the
+   * first INVITE after the commit is checked against the new one and calls already up are not
+   * touched (digest is checked on the INVITE only). For a carrier that cannot switch at the same
+   * moment, see the README: a second digest trunk gives an overlap with no failed call.
+   */
+  updateTrunk(accountRef: string, trunkRef: string, patch: TrunkPatch): Trunk {
+    const password = patch.digestPassword ?? null;
+    try {
+      const strict = (c: string): string => parseTrunkCidr(c, { allowAnySource: patch.allowAnySource === true }).text;
+      const replace = patch.cidrs?.map(strict);
+      const add = (patch.addCidrs ?? []).map(strict);
+      const remove = (patch.removeCidrs ?? []).map((c) => parseTrunkCidr(c, { allowAnySource: true }).text);
+      if (patch.digestUsername !== undefined) checkDigestUsername(patch.digestUsername);
+      if (password !== null) checkDigestPassword(password);
+      return this.store.transaction(() => {
+        const a = this.account(accountRef);
+        const t = this.store.trunks.get(a.id, trunkRef) ?? this.store.trunks.findByName(a.id, trunkRef);
+        if (!t) throw kalemError('KALEM_ERR_UNKNOWN_TRUNK', trunkRef, a.name);
+        const missing = remove.filter((c) => !(replace ?? t.cidrs).includes(c));
+        if (missing.length > 0) throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `trunk ${t.name} has no CIDR ${missing.join(', ')}; it has ${t.cidrs.join(', ') || 'none'}`);
+        const cidrs = [...new Set([...(replace ?? t.cidrs), ...add])].filter((c) => !remove.includes(c));
+        const username = patch.digestUsername ?? t.digestUsername;
+        if (username !== null && !t.hasDigestPassword && password === null) {
+          throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'a digest username needs a password: add --digest-password');
+        }
+        if (password !== null && username === null) throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'a digest password needs --digest-username');
+        if (cidrs.length === 0 && username === null) {
+          throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'a trunk needs at least one CIDR, or digest credentials');
+        }
+        const fields: string[] = [];
+        if (replace || add.length > 0 || remove.length > 0) fields.push('cidrs');
+        if (patch.maxConcurrentCalls !== undefined) fields.push('maxConcurrentCalls');
+        if (patch.digestUsername !== undefined) fields.push('digestUsername');
+        if (password !== null) fields.push('digestPassword');
+        if (fields.length === 0) throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'nothing to change; see `kalem trunk update --help`');
+        const sealed = password === null ? undefined : this.vault.seal(a.id, this.wrappedKey(a.id), trunkSecretName(t.id), 1, password);
+        // Replace the row under the same id (ids are what CDRs and the registry refer to).
+        const keptSealed = sealed ?? this.store.trunks.sealedDigestPassword(a.id, t.id) ?? null;
+        this.store.trunks.delete(a.id, t.id);
+        try {
+          this.store.trunks.insert({
+            id: t.id,
+            accountId: a.id,
+            name: t.name,
+            cidrs,
+            digestUsername: username,
+            sealedDigestPassword: keptSealed,
+            maxConcurrentCalls: patch.maxConcurrentCalls === undefined ? t.maxConcurrentCalls : checkLimit(patch.maxConcurrentCalls),
+            at: t.createdAt,
+          });
+        } catch (err) {
+          if (String(err).includes('digest_username')) throw kalemError('KALEM_ERR_DUPLICATE', `digest username "${username}" is already used by another trunk`);
+          throw err;
+        }
+        this.audit(a.id, 'trunk.update', t.id, { name: t.name, fields, cidrs });
+        return this.store.trunks.get(a.id, t.id)!;
       });
     } finally {
       if (password) this.vault.wipe(password);
@@ -337,8 +445,12 @@ export class ProvisioningService {
 
   // ── audit ─────────────────────────────────────────────────────────────────
 
+  /**
+   * The audit trail, optionally of one account. A deleted account's trail is kept, so it can be
+   * asked for by the id it had, or by the name it had (from its own account.create entry).
+   */
   listAudit(accountRef: string | undefined, limit: number): AuditEntry[] {
-    const accountId = accountRef === undefined ? undefined : this.account(accountRef).id;
+    const accountId = accountRef === undefined ? undefined : this.auditAccountId(accountRef);
     return this.store.audit.list(accountId === undefined ? { limit } : { accountId, limit });
   }
 
@@ -348,12 +460,48 @@ export class ProvisioningService {
     return this.store.audit.page({ limit, ...(accountId !== undefined ? { accountId } : {}), ...(beforeId !== undefined ? { beforeId } : {}) });
   }
 
+  /**
+   * Which secrets a realtime agent of this account needs and the account lacks (`openai`):
+   * the CLI warns when numbers are given to such an agent, before the first call fails.
+   */
+  missingSecretsForCalls(accountRef: string, agentRef: string): string[] {
+    const agent = this.agent(accountRef, agentRef);
+    if (agent.kind !== 'realtime') return [];
+    return this.store.secrets.latest(agent.accountId, 'openai') ? [] : ['openai'];
+  }
+
   // ── internals ─────────────────────────────────────────────────────────────
+
+  private auditAccountId(ref: string): string {
+    const live = this.store.accounts.get(ref) ?? this.store.accounts.findByName(ref);
+    if (live) return live.id;
+    const trail = this.store.audit.list({ limit: 1_000_000 });
+    const byId = trail.find((e) => e.accountId === ref);
+    if (byId) return ref;
+    const created = trail.find((e) => e.action === 'account.create' && (e.details as { name?: unknown }).name === ref);
+    if (created?.accountId) return created.accountId;
+    throw kalemError('KALEM_ERR_UNKNOWN_ACCOUNT', ref);
+  }
+
+  private checkAgent(f: AgentFields): AgentFields {
+    const models = [...REALTIME_MODELS, ...(this.options.extraModels ?? [])];
+    const voices = [...REALTIME_VOICES, ...(this.options.extraVoices ?? [])];
+    if (f.kind === 'realtime' && !models.includes(f.model)) {
+      throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `unknown model "${f.model}"; known: ${models.join(', ')} (add others with [realtime] extra_models)`);
+    }
+    if (f.kind === 'realtime' && !voices.includes(f.voice)) {
+      throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `unknown voice "${f.voice}"; known: ${voices.join(', ')} (add others with [realtime] extra_voices)`);
+    }
+    return checkAgent(f);
+  }
 
   private writeSecret(accountRef: string, name: string, value: Uint8Array, mode: 'set' | 'rotate'): SecretInfo {
     try {
       if (!SECRET_NAME_RE.test(name)) {
         throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `secret names are lower-case letters, digits, "_", "." or "-" (got "${name}")`);
+      }
+      if (!SECRET_NAMES.includes(name)) {
+        throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `no part of kalem reads a secret named "${name}"; known names: ${SECRET_NAMES.join(', ')}`);
       }
       if (value.length === 0) throw kalemError('KALEM_ERR_SECRET_INPUT', 'the secret value is empty; nothing was stored');
       if (value.length > MAX_SECRET_BYTES) {
@@ -407,6 +555,16 @@ function checkName(what: string, name: string): void {
       `${what} names are 1-64 letters, digits, "_", "." or "-", starting with a letter or digit (got "${name}")`,
     );
   }
+}
+
+function checkDigestUsername(username: string): void {
+  if (!/^[A-Za-z0-9_.!~*'()&=+$,;?\/-]{1,64}$/.test(username)) {
+    throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'digest username may hold 1-64 letters, digits and SIP user characters');
+  }
+}
+
+function checkDigestPassword(password: Uint8Array): void {
+  if (password.length === 0 || password.length > 256) throw kalemError('KALEM_ERR_SECRET_INPUT', 'the digest password must be 1-256 bytes');
 }
 
 function checkLimit(n: number | null): number | null {

@@ -1,7 +1,7 @@
 import t from 'tap';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loopbackConfig, TestGateway } from '../helpers/gateway.js';
 import { capacityProblems } from '../../src/app/capacity.js';
 import { validateConfig } from '../../src/config/load.js';
@@ -15,6 +15,7 @@ t.test('the daemon refuses to start when the RTP port range cannot hold max_call
 
 t.test('the open-files limit is checked against max_calls', async (t) => {
   const limits = join(mkdtempSync(join(tmpdir(), 'kalem-limits-')), 'limits');
+  t.teardown(() => rmSync(dirname(limits), { recursive: true, force: true }));
   writeFileSync(limits, 'Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 4096                 files\n');
   const config = validateConfig({ daemon: { max_calls: 500 } });
   const problems = capacityProblems(config, limits);

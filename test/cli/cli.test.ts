@@ -1,5 +1,5 @@
 import t from 'tap';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KalemSandbox } from '../helpers/kalem-cli.js';
 import { LATEST_SCHEMA_VERSION } from '../../src/store/migrations.js';
@@ -66,7 +66,11 @@ t.test('bad input: specific message, exit code, nothing written', async (t) => {
 t.test('missing or wrong master key, unreadable config, newer database', async (t) => {
   const k = new KalemSandbox();
   t.teardown(() => k.cleanup());
-  const noKey = k.run(['account', 'list']);
+  const noDb = k.run(['account', 'list']);
+  t.equal(noDb.code, 1);
+  t.match(noDb.stderr, /no database at .*kalem\.db \(config: .*kalem\.toml\); check \[store\] path/);
+  t.notOk(existsSync(k.dbPath), 'a read command does not create the database');
+  const noKey = k.run(['account', 'create', 'first']);
   t.equal(noKey.code, 1);
   t.match(noKey.stderr, /master key not found at .*master\.key; create one with `kalem keys init`/);
   k.provisionBasic();
@@ -74,7 +78,7 @@ t.test('missing or wrong master key, unreadable config, newer database', async (
   const { rmSync } = await import('node:fs');
   rmSync(k.keyPath);
   t.equal(k.run(['keys', 'init']).code, 0);
-  const wrong = k.run(['account', 'list']);
+  const wrong = k.run(['account', 'create', 'other']);
   t.equal(wrong.code, 1);
   t.match(wrong.stderr, /is not the one this database was sealed with/);
   const r = k.run(['-c', join(k.dir, 'missing.toml'), 'account', 'list']);
@@ -103,8 +107,8 @@ t.test('master key rotation through the CLI', async (t) => {
   const r = k.run(['keys', 'rotate-master', '--new-key-file', newKey]);
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /re-wrapped 1 account key/);
-  t.match(k.run(['account', 'list']).stderr, /not the one this database was sealed with/, 'the old key no longer fits');
+  t.match(k.run(['account', 'create', 'other']).stderr, /not the one this database was sealed with/, 'the old key no longer fits');
   const { renameSync } = await import('node:fs');
   renameSync(newKey, k.keyPath);
-  t.equal(k.run(['secret', 'list', 'acme']).code, 0, 'the new key works');
+  t.equal(k.run(['secret', 'rotate', 'acme', 'openai'], 'sk-rotated').code, 0, 'the new key works');
 });

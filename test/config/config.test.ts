@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +42,7 @@ t.test('a wrong type names the key and what was expected', async (t) => {
 
 t.test('TOML files: explicit path, KALEM_CONFIG, syntax errors, missing files', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kalem-config-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const good = join(dir, 'good.toml');
   writeFileSync(good, '[store]\npath = "/tmp/a.db"\n[sip]\nudp_port = 5070\n');
   t.equal(loadConfig({ path: good, env: {} }).config.sip.udp_port, 5070);
@@ -58,7 +59,7 @@ t.test('config/kalem.example.toml shows every key and loads as the defaults', as
   const c = loadConfig({ path: join(repoRoot, 'config/kalem.example.toml'), env: {} }).config;
   t.same(c, validateConfig({}));
   const dev = loadConfig({ path: join(repoRoot, 'config/kalem.dev.toml'), env: {} }).config;
-  t.equal(dev.store.path, 'var/kalem.db');
+  t.equal(dev.store.path, join(repoRoot, 'var/kalem.db'), 'relative to config/, the data lands in the repository\'s var/');
 });
 
 t.test('realtime.base_url: wss only, ws:// only to loopback (the key crosses in the upgrade), no ?model=', async (t) => {

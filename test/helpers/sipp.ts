@@ -13,6 +13,8 @@ export interface SippRun {
   stdout: string;
   errors: string;
   messages: string;
+  /** SIPp's working dir for this run: already removed when runSipp resolves. */
+  dir: string;
 }
 
 export interface SippOptions {
@@ -64,7 +66,8 @@ export async function runSipp(o: SippOptions): Promise<SippRun> {
   child.stderr.on('data', (d: Buffer) => (stdout += d.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];
   const read = (f: string): string => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : '');
-  const run = { code, stdout, errors: read('errors.log'), messages: read('messages.log') };
-  rmSync(dir, { recursive: true, force: true }); // everything a test needs is in `run` now
+  const run = { code, stdout, errors: read('errors.log'), messages: read('messages.log'), dir };
+  // What SIPp wrote is returned as text: its directory goes now, whatever the test does next.
+  rmSync(dir, { recursive: true, force: true });
   return run;
 }

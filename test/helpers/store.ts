@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -9,7 +9,10 @@ import { migrate, openDatabase } from '../../src/store/database.js';
 import { SqliteTenantStore } from '../../src/store/sqlite-tenant-store.js';
 import { ProvisioningService } from '../../src/tenancy/provisioning-service.js';
 
-/** A migrated store in a temp dir, a random master key, and the provisioning service over them. */
+/**
+ * A migrated store in a temp dir, a random master key, and the provisioning service over them.
+ * `close()` (give it to t.teardown) closes the database and removes the temp dir.
+ */
 export async function makeProvisioning() {
   const dir = mkdtempSync(join(tmpdir(), 'kalem-store-'));
   const path = join(dir, 'kalem.db');
@@ -20,7 +23,11 @@ export async function makeProvisioning() {
   const keyring = new Keyring(sodium, randomBytes(32));
   const clock = new FakeClock();
   const provisioning = new ProvisioningService(store, keyring, clock, 'test');
-  return { dir, path, db, store, keyring, sodium, clock, provisioning, close: () => store.close() };
+  const close = (): void => {
+    if (db.open) store.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { dir, path, db, store, keyring, sodium, clock, provisioning, close };
 }
 
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);

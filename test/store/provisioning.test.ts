@@ -46,7 +46,8 @@ t.test('secrets: set refuses to overwrite, rotate bumps the version and erases t
   t.equal((p.db.prepare('SELECT COUNT(*) AS n FROM secrets').get() as { n: number }).n, 1, 'old version erased');
   t.throws(() => p.provisioning.rotateSecret('acme', 'stripe', utf8('x')), { code: 'KALEM_ERR_UNKNOWN_SECRET' });
   t.throws(() => p.provisioning.setSecret('acme', 'Bad Name', utf8('x')), { code: 'KALEM_ERR_INVALID_ARGUMENT' });
-  t.throws(() => p.provisioning.setSecret('acme', 'empty', new Uint8Array()), { code: 'KALEM_ERR_SECRET_INPUT' });
+  t.throws(() => p.provisioning.setSecret('acme', 'webhook', new Uint8Array()), { code: 'KALEM_ERR_SECRET_INPUT' });
+  t.throws(() => p.provisioning.setSecret('acme', 'opneai', utf8('x')), { code: 'KALEM_ERR_INVALID_ARGUMENT', message: /no part of kalem reads a secret named "opneai"/ });
   const value = utf8('wipe-me');
   p.provisioning.setSecret('acme', 'stripe', value);
   t.ok(value.every((b) => b === 0), 'the caller\'s buffer is wiped once sealed');
@@ -76,9 +77,10 @@ t.test('trunks: CIDRs canonical, digest needs both parts, usernames unique', asy
   t.teardown(p.close);
   p.provisioning.createAccount({ name: 'acme' });
   p.provisioning.createAccount({ name: 'other' });
-  const tr = p.provisioning.addTrunk('acme', { name: 'c1', cidrs: ['203.0.113.9/24', '203.0.113.0/24', '2001:db8::1/48'] });
+  const tr = p.provisioning.addTrunk('acme', { name: 'c1', cidrs: ['203.0.113.0/24', '203.0.113.0/24 ', '2001:DB8::/48'] });
   t.same(tr.cidrs, ['203.0.113.0/24', '2001:db8::/48']);
   t.throws(() => p.provisioning.addTrunk('acme', { name: 'c2', cidrs: ['10.0.0.0/40'] }), { code: 'KALEM_ERR_INVALID_CIDR' });
+  t.throws(() => p.provisioning.addTrunk('acme', { name: 'c2', cidrs: ['203.0.113.9/24'] }), { code: 'KALEM_ERR_CIDR_HOST_BITS', message: /the network is 203\.0\.113\.0\/24/ });
   t.throws(() => p.provisioning.addTrunk('acme', { name: 'c3', cidrs: [] }), /at least one --cidr/);
   t.throws(() => p.provisioning.addTrunk('acme', { name: 'c4', cidrs: [], digestUsername: 'u' }), /both a username and a password/);
   p.provisioning.addTrunk('acme', { name: 'c5', cidrs: [], digestUsername: 'u1', digestPassword: utf8('pw') });

@@ -7,7 +7,8 @@ t.test('E.164 normalisation', async (t) => {
   t.equal(normalizeE164('+44 20 7946 0958'), '+442079460958');
   t.equal(normalizeE164('020 7946 0958', 'GB'), '+442079460958');
   t.equal(normalizeE164('+49 30 901820'), '+4930901820');
-  for (const bad of ['123abc', '', '+', '+1 555', '415 555 0100', '+999 123 4567', 'sip:+14155550100']) {
+  t.throws(() => normalizeE164('415 555 0100'), { code: 'KALEM_ERR_NATIONAL_NUMBER', message: /add --country/ }, 'a national number without a country says to add one');
+  for (const bad of ['123abc', '', '+', '+1 555', '+999 123 4567', 'sip:+14155550100']) {
     t.throws(() => normalizeE164(bad), { code: 'KALEM_ERR_INVALID_E164' }, `refuses ${JSON.stringify(bad)}`);
   }
 });

@@ -1,11 +1,9 @@
 import { Command, Option } from 'commander';
 import { kalemError } from '../../core/errors.js';
 import type { Account } from '../../tenancy/model.js';
-import { globals, withProvisioning } from '../context.js';
-import { openKb } from './kb.js';
+import { globals, withProvisioning, withReader } from '../context.js';
 import { printJson, printRecord, printTable, say } from '../output.js';
 import { daysOrNone, limitOrNone, oneOfValues } from '../parse.js';
-import { dataKept } from '../../privacy/data-inventory.js';
 
 const row = (a: Account) => ({
   id: a.id,
@@ -54,7 +52,7 @@ export function accountCommand(): Command {
     .command('list')
     .description('list accounts')
     .action(async (_o, c: Command) => {
-      const list = await withProvisioning(c, (app) => app.provisioning.listAccounts());
+      const list = await withReader(c, (app) => app.provisioning.listAccounts());
       if (globals(c).json) printJson(list);
       else printTable(list.map(row), ['id', 'name', 'status', 'max_calls', 'created']);
     });
@@ -64,7 +62,8 @@ export function accountCommand(): Command {
     .description('show one account, and what is stored for it and for how long')
     .argument('<account>', 'account id or name')
     .action(async (ref: string, _o, c: Command) => {
-      const { a, kept } = await withProvisioning(c, (app) => {
+      const { dataKept } = await import('../../privacy/data-inventory.js');
+      const { a, kept } = await withReader(c, (app) => {
         const a = app.provisioning.account(ref);
         return { a, kept: dataKept(a, app.provisioning.listAgents(a.id)) };
       });
@@ -107,7 +106,7 @@ export function accountCommand(): Command {
       if (!o.yes) throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `deleting an account erases all its data; add --yes to confirm`);
       const r = await withProvisioning(c, async (app) => {
         // Its vectors live outside the rows the erasure cascades to (a vec0 table, a Qdrant collection).
-        const kb = await openKb(app);
+        const kb = await (await import('./kb.js')).openKb(app);
         try {
           await kb.knowledge.dropAccount(app.provisioning.account(ref).id);
         } finally {

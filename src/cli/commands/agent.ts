@@ -6,8 +6,7 @@ import type { ProvisioningApp } from '../../app/open-app.js';
 import { kalemError } from '../../core/errors.js';
 import type { Agent, AgentTools, TurnDetection } from '../../tenancy/model.js';
 import type { AgentFields } from '../../tenancy/ports.js';
-import { globals, withProvisioning } from '../context.js';
-import { openKb } from './kb.js';
+import { globals, withProvisioning, withReader } from '../context.js';
 import { printJson, printRecord, printTable, say } from '../output.js';
 import { collect, fraction, nonNegativeInt, oneOfValues, positiveInt } from '../parse.js';
 
@@ -52,7 +51,9 @@ function agentOptions(cmd: Command): Command {
     .option('--first-words <text>', 'what the agent says when the call is answered')
     .option('--max-call-seconds <s>', 'the gateway hangs up after this long', positiveInt)
     .option('--transfer-target <sip-uri>', 'where transfer_call may send the caller')
+    .option('--end-call', 'give the model the end_call tool (the default)')
     .option('--no-end-call', 'do not give the model the end_call tool')
+    .option('--transcripts', 'store transcripts of this agent\'s calls (the default)')
     .option('--no-transcripts', 'never store transcripts of this agent\'s calls')
     .option('--recording', 'record this agent\'s calls: stereo WAV (caller left, agent right), encrypted while written')
     .option('--no-recording', 'stop recording this agent\'s calls (the default)')
@@ -64,7 +65,7 @@ function agentOptions(cmd: Command): Command {
 }
 
 async function checkBasesExist(app: ProvisioningApp, account: string, names: string[]): Promise<void> {
-  const k = await openKb(app);
+  const k = await (await import('./kb.js')).openKb(app);
   let known: Set<string>;
   try {
     known = new Set(k.knowledge.listBases(account).flatMap((b) => [b.name, b.id]));
@@ -78,7 +79,7 @@ async function checkBasesExist(app: ProvisioningApp, account: string, names: str
 /** Links the agent to the bases named by --kb (or none with --no-kb); audited by the service. */
 async function linkBases(app: ProvisioningApp, account: string, agent: string, kb: string[] | false | undefined): Promise<void> {
   if (kb === undefined) return;
-  const k = await openKb(app);
+  const k = await (await import('./kb.js')).openKb(app);
   try {
     k.knowledge.linkAgent(account, agent, kb === false ? [] : kb);
   } finally {
@@ -100,7 +101,7 @@ function fieldsFrom(o: AgentOptions, base: AgentFields | undefined): Partial<Age
   if (o.audioMode !== undefined) f.audioMode = o.audioMode;
   if (o.firstWords !== undefined) f.firstWords = o.firstWords === '' ? null : o.firstWords;
   if (o.maxCallSeconds !== undefined) f.maxCallSeconds = o.maxCallSeconds;
-  if (o.transcripts === false) f.storeTranscripts = false;
+  if (o.transcripts !== undefined) f.storeTranscripts = o.transcripts;
   if (o.recording !== undefined) f.recording = o.recording;
 
   const vadTouched =
@@ -125,11 +126,11 @@ function fieldsFrom(o: AgentOptions, base: AgentFields | undefined): Partial<Age
     }
   }
 
-  if (o.transferTarget !== undefined || o.endCall === false || o.webhooksFile !== undefined) {
+  if (o.transferTarget !== undefined || o.endCall !== undefined || o.webhooksFile !== undefined) {
     const prev: AgentTools = base?.tools ?? { transferTarget: null, endCall: true, webhooks: [] };
     f.tools = {
       transferTarget: o.transferTarget === undefined ? prev.transferTarget : o.transferTarget === '' ? null : o.transferTarget,
-      endCall: o.endCall === false ? false : prev.endCall,
+      endCall: o.endCall ?? prev.endCall,
       webhooks: o.webhooksFile === undefined ? prev.webhooks : readWebhooks(o.webhooksFile),
     };
   }
@@ -213,7 +214,7 @@ export function agentCommand(): Command {
     .description('list an account\'s agents')
     .argument('<account>', 'account id or name')
     .action(async (account: string, _o, c: Command) => {
-      const list = await withProvisioning(c, (app) => app.provisioning.listAgents(account));
+      const list = await withReader(c, (app) => app.provisioning.listAgents(account));
       if (globals(c).json) printJson(list);
       else printTable(list.map(row), ['id', 'name', 'kind', 'model', 'voice', 'audio_mode', 'turn_detection']);
     });
@@ -226,7 +227,7 @@ export function agentCommand(): Command {
     .action(async (account: string, ref: string, _o, c: Command) => {
       const { a, kb } = await withProvisioning(c, async (app) => {
         const a = app.provisioning.agent(account, ref);
-        const k = await openKb(app);
+        const k = await (await import('./kb.js')).openKb(app);
         try {
           return { a, kb: k.knowledge.basesOfAgent(a.accountId, a.id).map((b) => b.name) };
         } finally {

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { globals, withProvisioning } from '../context.js';
+import { globals, withReader } from '../context.js';
 import { printJson, printTable } from '../output.js';
 import { positiveInt } from '../parse.js';
 
@@ -11,7 +11,7 @@ export function auditCommand(): Command {
     .option('--account <account>', 'only this account (id or name)')
     .option('--limit <n>', 'how many entries', positiveInt, 50)
     .action(async (o: { account?: string; limit: number }, c: Command) => {
-      const list = await withProvisioning(c, (app) => app.provisioning.listAudit(o.account, o.limit));
+      const list = await withReader(c, (app) => app.provisioning.listAudit(o.account, o.limit));
       if (globals(c).json) printJson(list);
       else
         printTable(

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { CallRecord, TranscriptTurn } from '../../tenancy/model.js';
 import { globals, withProvisioning } from '../context.js';
-import { printJson, printRecord, printTable, say } from '../output.js';
+import { printable, printJson, printRecord, printTable, say } from '../output.js';
 import { positiveInt } from '../parse.js';
 import { kalemError } from '../../core/errors.js';
 import type { ErasureCounts } from '../../privacy/erasure-service.js';
@@ -138,17 +138,4 @@ function duration(r: CallRecord): string | null {
   const m = Math.floor((s % 3600) / 60);
   const ss = String(s % 60).padStart(2, '0');
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
-}
-
-/**
- * Caller speech and SIP header values are someone else's bytes: they could carry terminal
- * escape sequences or bidi overrides aimed at the operator's terminal. Newlines become a visible
- * mark (one line per turn), other control and bidi characters are shown escaped. `--json` gives
- * the exact text.
- */
-function printable(s: string | null): string | null {
-  if (s === null) return null;
-  return s
-    .replace(/\r\n|\r|\n/g, ' ⏎ ')
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (ch) => `\\u{${ch.codePointAt(0)!.toString(16)}}`);
 }

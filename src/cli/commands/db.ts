@@ -1,8 +1,5 @@
 import { Command } from 'commander';
 import { kalemError } from '../../core/errors.js';
-import { integrityCheck, openDatabase, schemaVersion, assertNotNewer } from '../../store/database.js';
-import { migrateStore } from '../../app/open-app.js';
-import { LATEST_SCHEMA_VERSION } from '../../store/migrations.js';
 import { globals, withConfig } from '../context.js';
 import { printJson, printRecord, say } from '../output.js';
 
@@ -13,6 +10,8 @@ export function dbCommand(): Command {
     .command('migrate')
     .description('apply pending schema migrations (each in its own transaction; re-sealing stored call data needs the master key)')
     .action(async (_o, c: Command) => {
+      const { migrateStore } = await import('../../app/open-app.js');
+      const { LATEST_SCHEMA_VERSION } = await import('../../store/migrations.js');
       const { applied, version } = await withConfig(c, (app) => migrateStore(app));
       say(applied.length === 0 ? `already at schema version ${LATEST_SCHEMA_VERSION}` : `applied migration(s) ${applied.join(', ')}; now at schema version ${version}`);
     });
@@ -20,8 +19,12 @@ export function dbCommand(): Command {
   cmd
     .command('check')
     .description('run integrity_check and foreign_key_check and report the schema version')
-    .action((_o, c: Command) => {
-      withConfig(c, (app) => {
+    .action(async (_o, c: Command) => {
+      const { assertNotNewer, integrityCheck, openDatabase, schemaVersion } = await import('../../store/database.js');
+      const { LATEST_SCHEMA_VERSION } = await import('../../store/migrations.js');
+      const { existsSync } = await import('node:fs');
+      await withConfig(c, (app) => {
+        if (!existsSync(app.config.store.path)) throw kalemError('KALEM_ERR_DB_MISSING', app.config.store.path, app.configPath ?? '(none: built-in defaults)');
         const db = openDatabase({ path: app.config.store.path, busyTimeoutMs: app.config.store.busy_timeout_ms, readonly: true });
         try {
           assertNotNewer(db, app.config.store.path);

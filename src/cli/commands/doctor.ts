@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { runDoctor, type DoctorCheck, type DoctorReport } from '../../app/doctor.js';
+import type { DoctorCheck, DoctorReport } from '../../app/doctor.js';
 import { globals } from '../context.js';
 
 /** Where the command writes and how it reports failure; tests pass their own. */
@@ -37,6 +37,7 @@ export function doctorCommand(io: DoctorIo = processIo): Command {
     .option('--rtpengine <host:port>', 'rtpengine ng control address to ping (default: rtpengine.ng_address)')
     .action(async (o: { rtpengine?: string }, c: Command) => {
       const g = globals(c);
+      const { runDoctor } = await import('../../app/doctor.js');
       const report = await runDoctor({ configPath: g.config, rtpengineNgAddress: o.rtpengine });
       io.write(g.json ? JSON.stringify(report, null, 2) + '\n' : formatDoctorReport(report));
       if (!report.ok) io.setExitCode(1);

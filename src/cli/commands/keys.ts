@@ -1,8 +1,4 @@
 import { Command } from 'commander';
-import { rotateMasterKey } from '../../app/master-key-rotation.js';
-import { Keyring } from '../../crypto/keyring.js';
-import { createMasterKeyFile, readMasterKey } from '../../crypto/master-key.js';
-import { sodiumReady } from '../../crypto/sodium.js';
 import { withConfig, withProvisioning } from '../context.js';
 import { say } from '../output.js';
 
@@ -13,8 +9,9 @@ export function keysCommand(): Command {
     .command('init')
     .description('create a new random master key file (mode 0600); never overwrites')
     .option('--key-file <file>', 'where to write it (default: [keys] master_key_file)')
-    .action((o: { keyFile?: string }, c: Command) => {
-      const path = o.keyFile ?? withConfig(c, (app) => app.config.keys.master_key_file);
+    .action(async (o: { keyFile?: string }, c: Command) => {
+      const { createMasterKeyFile } = await import('../../crypto/master-key.js');
+      const path = o.keyFile ?? (await withConfig(c, (app) => app.config.keys.master_key_file));
       createMasterKeyFile(path);
       say(`created master key ${path} (mode 0600). Back it up: without it no sealed secret can be opened.`);
     });
@@ -24,6 +21,10 @@ export function keysCommand(): Command {
     .description('re-wrap every account key under a new master key, in one verified transaction')
     .requiredOption('--new-key-file <file>', 'the new master key (create it with `kalem keys init --key-file F`)')
     .action(async (o: { newKeyFile: string }, c: Command) => {
+      const { rotateMasterKey } = await import('../../app/master-key-rotation.js');
+      const { Keyring } = await import('../../crypto/keyring.js');
+      const { readMasterKey } = await import('../../crypto/master-key.js');
+      const { sodiumReady } = await import('../../crypto/sodium.js');
       const sodium = await sodiumReady();
       const newKey = readMasterKey({ file: o.newKeyFile });
       const newKeyring = new Keyring(sodium, newKey);

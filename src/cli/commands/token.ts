@@ -1,9 +1,10 @@
 import { Command } from 'commander';
 import { kalemError } from '../../core/errors.js';
 import { userInfo } from 'node:os';
-import { buildTokenService } from '../../app/token-service-factory.js';
 import type { StoreApp } from '../../app/open-app.js';
-import { SCOPES } from '../../api/tokens/scopes.js';
+import type { buildTokenService as BuildTokenServiceFn } from '../../app/token-service-factory.js';
+
+type BuildTokenService = typeof BuildTokenServiceFn;
 import { globals, withStore } from '../context.js';
 import { printJson, printTable, say } from '../output.js';
 
@@ -22,10 +23,11 @@ export function tokenCommand(): Command {
       ...v.split(','),
     ])
     .option('--expires <duration>', 'lifetime: 90d, 12h, 30m or never', '90d')
-    .action((name: string, o: { operator?: boolean; account?: string; scope: string[]; expires: string }, c: Command) => {
+    .action(async (name: string, o: { operator?: boolean; account?: string; scope: string[]; expires: string }, c: Command) => {
       if (Boolean(o.operator) === (o.account !== undefined)) throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'give exactly one of --operator or --account ACCOUNT');
-      const { token, record } = withStore(c, (app) =>
-        tokenService(app).create({ name, scopes: o.scope, expires: o.expires, ...(o.account !== undefined ? { account: o.account } : {}) }),
+      const { buildTokenService } = await import('../../app/token-service-factory.js');
+      const { token, record } = await withStore(c, (app) =>
+        tokenService(app, buildTokenService).create({ name, scopes: o.scope, expires: o.expires, ...(o.account !== undefined ? { account: o.account } : {}) }),
       );
       if (globals(c).json) printJson({ token, ...record });
       else {
@@ -41,8 +43,9 @@ export function tokenCommand(): Command {
     .command('list')
     .description('tokens: name, account, scopes, created, expires, last used (never the token)')
     .option('--all', 'include revoked tokens')
-    .action((o: { all?: boolean }, c: Command) => {
-      const list = withStore(c, (app) => tokenService(app).list(o.all === true));
+    .action(async (o: { all?: boolean }, c: Command) => {
+      const { buildTokenService } = await import('../../app/token-service-factory.js');
+      const list = await withStore(c, (app) => tokenService(app, buildTokenService).list(o.all === true));
       if (globals(c).json) printJson(list);
       else
         printTable(
@@ -64,15 +67,17 @@ export function tokenCommand(): Command {
     .command('revoke')
     .description('revoke a token (by id or name); the next request with it is refused')
     .argument('<token>', 'token id (tok_…) or name')
-    .action((ref: string, _o, c: Command) => {
-      const t = withStore(c, (app) => tokenService(app).revoke(ref));
+    .action(async (ref: string, _o, c: Command) => {
+      const { buildTokenService } = await import('../../app/token-service-factory.js');
+      const t = await withStore(c, (app) => tokenService(app, buildTokenService).revoke(ref));
       say(`revoked ${t.name} (${t.id})`);
     });
 
   cmd
     .command('scopes')
     .description('the scopes a token can hold')
-    .action((_o, c: Command) => {
+    .action(async (_o, c: Command) => {
+      const { SCOPES } = await import('../../api/tokens/scopes.js');
       const rows = Object.entries(SCOPES).map(([scope, what]) => ({ scope, what }));
       if (globals(c).json) printJson(rows);
       else printTable(rows, ['scope', 'what']);
@@ -81,7 +86,8 @@ export function tokenCommand(): Command {
   return cmd;
 }
 
-function tokenService(app: StoreApp) {
+/** The token service for this process's actor (the builder is imported by the action: see program.ts). */
+function tokenService(app: StoreApp, buildTokenService: BuildTokenService) {
   return buildTokenService(app, app.config.audit.actor ?? `cli:${safeUser()}`);
 }
 

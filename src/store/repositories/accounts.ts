@@ -63,7 +63,7 @@ export class SqliteAccountRepository implements AccountRepository {
   }
 
   findByName(name: string): Account | undefined {
-    const r = this.db.prepare(`SELECT ${COLUMNS} FROM accounts WHERE name = ?`).get(name) as AccountRow | undefined;
+    const r = this.db.prepare(`SELECT ${COLUMNS} FROM accounts WHERE name = ? COLLATE NOCASE`).get(name) as AccountRow | undefined;
     return r && toAccount(r);
   }
 

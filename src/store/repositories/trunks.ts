@@ -84,8 +84,9 @@ export class SqliteTrunkRepository implements TrunkRepository {
     return (
       this.db
         .prepare(
-          `SELECT ${COLUMNS} FROM trunks
-           WHERE account_id IN (SELECT id FROM accounts WHERE status = 'active') ORDER BY id`,
+          // Disabled accounts' trunks too: their carriers are still recognised, and admission
+          // answers their calls 403 for the disabled account (not "untrusted source" or 404).
+          `SELECT ${COLUMNS} FROM trunks ORDER BY id`,
         )
         .all() as TrunkRow[]
     ).map(toTrunk);

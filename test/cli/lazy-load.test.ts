@@ -1,0 +1,64 @@
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KALEM_BIN, KalemSandbox } from '../helpers/kalem-cli.js';
+
+/**
+ * Start-up cost of the CLI, proven by what it loads rather than by timing (the figures are in
+ * docs/BENCHMARKS.md): `kalem --help` and read commands must not load the daemon's packages,
+ * libsodium, pino or the phone-number metadata. The recorder is checked to see each kind of
+ * load (ES module, CommonJS, createRequire) so that an empty record cannot pass.
+ */
+const RECORDER = resolve(fileURLToPath(import.meta.url), '../../helpers/load-recorder.js');
+const DAEMON_PACKAGES = ['drachtio-srf', 'openai', 'prom-client', 'fastify', 'ws'];
+
+function loadedPackages(k: KalemSandbox, args: string[], input = ''): { code: number; stderr: string; packages: Set<string> } {
+  const log = join(k.dir, `loads-${Math.random().toString(36).slice(2)}.txt`);
+  const r = spawnSync(process.execPath, ['--import', RECORDER, KALEM_BIN, '-c', k.configPath, ...args], {
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, KALEM_CONFIG: '', CREDENTIALS_DIRECTORY: '', KALEM_LOAD_LOG: log },
+    timeout: 60_000,
+  });
+  const packages = new Set<string>();
+  for (const line of readFileSync(log, 'utf8').split('\n')) {
+    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(line);
+    if (m) packages.add(m[1]!);
+  }
+  return { code: r.status ?? -1, stderr: r.stderr, packages };
+}
+
+t.test('kalem --help loads commander and nothing heavy', async (t) => {
+  const k = new KalemSandbox();
+  t.teardown(() => k.cleanup());
+  for (const args of [['--help'], ['serve', '--help'], ['number', 'list', '--help']]) {
+    const r = loadedPackages(k, args);
+    t.equal(r.code, 0, r.stderr);
+    t.ok(r.packages.has('commander'), `the recorder saw commander (ES module import) for ${args.join(' ')}`);
+    for (const p of [...DAEMON_PACKAGES, 'better-sqlite3', 'libsodium-wrappers', 'pino', 'libphonenumber-js', 'smol-toml']) {
+      t.notOk(r.packages.has(p), `kalem ${args.join(' ')} does not load ${p}`);
+    }
+  }
+});
+
+t.test('read commands load SQLite but not the daemon, libsodium, pino or phone metadata', async (t) => {
+  const k = new KalemSandbox();
+  t.teardown(() => k.cleanup());
+  const create = loadedPackages(k, ['keys', 'init']);
+  t.equal(create.code, 0, create.stderr);
+  const acc = loadedPackages(k, ['account', 'create', 'acme']);
+  t.equal(acc.code, 0, acc.stderr);
+  t.ok(acc.packages.has('libsodium-wrappers'), 'the recorder saw libsodium (loaded with createRequire) where an account key is made');
+  t.equal(k.run(['agent', 'create', 'acme', 'support']).code, 0);
+  t.equal(k.run(['number', 'add', 'acme', 'support', '+14155550100']).code, 0);
+  for (const args of [['number', 'list', 'acme'], ['account', 'list'], ['calls', 'list', 'acme'], ['audit', 'list']]) {
+    const r = loadedPackages(k, args);
+    t.equal(r.code, 0, r.stderr);
+    t.ok(r.packages.has('better-sqlite3'), `kalem ${args.join(' ')} reads the database`);
+    for (const p of [...DAEMON_PACKAGES, 'libsodium-wrappers', 'pino', 'libphonenumber-js']) {
+      t.notOk(r.packages.has(p), `kalem ${args.join(' ')} does not load ${p}`);
+    }
+  }
+});
