@@ -102,6 +102,7 @@ export class Metrics {
   private readonly apiAuthFailures: Counter<'reason'>;
   private readonly retentionSwept: Counter<'kind'>;
   private readonly rejectedByAccount: Counter<'account' | 'status' | 'cause'>;
+  private readonly internalErrors: Counter<'scope'>;
 
   constructor(opts: MetricsOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -177,6 +178,14 @@ export class Metrics {
       registers,
     });
     for (const kind of ['transcripts', 'recordings', 'cdrs']) this.retentionSwept.labels(kind).inc(0);
+    this.internalErrors = new Counter({
+      name: `${p}internal_errors_total`,
+      help: 'Errors nobody caught (bugs): scope "call" ended one call; "process" belonged to no call and was logged. The daemon survives both.',
+      labelNames: ['scope'] as const,
+      registers,
+    });
+    this.internalErrors.labels('call').inc(0);
+    this.internalErrors.labels('process').inc(0);
     // Every outcome and kind exported from the start (at 0), so rate() and alerts work before the
     // first occurrence instead of the series appearing out of nowhere.
     for (const outcome of CALL_OUTCOMES) this.calls.labels(outcome).inc(0);
@@ -253,6 +262,11 @@ export class Metrics {
   /** One added-latency observation in milliseconds. */
   realtimeAddedLatency(direction: 'up' | 'down', ms: number): void {
     this.realtimeLatency.labels(direction).observe(Math.max(0, ms) / 1000);
+  }
+
+  /** An error nobody caught: it ended one call, or belonged to none (see app/fault-handlers.ts). */
+  internalError(scope: 'call' | 'process'): void {
+    this.internalErrors.labels(scope).inc();
   }
 
   realtimeReconnect(): void {

@@ -21,6 +21,7 @@ import { capacityProblems } from './capacity.js';
 import { kalemError } from '../core/errors.js';
 import { loadConfig } from '../config/load.js';
 import { diffConfig } from '../config/diff.js';
+import { installFaultHandlers } from './fault-handlers.js';
 
 /** Settings a SIGHUP applies without a restart (the TLS files are re-read in any case). */
 const RELOADABLE = new Set(['log.level']);
@@ -70,6 +71,7 @@ export class Daemon {
   private frameClock: FrameClock | undefined;
   private callPathStore: CallPathStore | undefined;
   private sweeper: { close(): Promise<void> } | undefined;
+  private metrics: Metrics | undefined;
 
   constructor(private readonly opts: AppOptions) {}
 
@@ -133,6 +135,7 @@ export class Daemon {
       // that wakes an idle daemon 100 times a second (about 3 ms CPU/s on the benchmark box).
       // With [api] port = -1 nothing can scrape them, so they are not collected at all.
       const metrics = new Metrics({ clock: app.clock, defaultMetrics: config.api.port !== -1 || httpsEnabled(config) });
+      this.metrics = metrics;
       const trusted = new TrustedSources(app.store.trunks, app.clock);
       // Digest-only trunks have no CIDR: once their credentials verify, their address is spared
       // the stranger's rate limit like a trunk address.
@@ -316,6 +319,15 @@ export class Daemon {
     return this.api?.httpsAddress();
   }
 
+  /**
+   * Errors nobody caught end the call they came from, or are logged, instead of ending the
+   * process (fault-handlers.ts). Only for the real daemon process: a test runner keeps its own.
+   */
+  guardProcess(): () => void {
+    if (!this.app || !this.metrics) throw new Error('daemon not started');
+    return installFaultHandlers(this.app.logger.child({ component: 'daemon' }), this.metrics);
+  }
+
   /** Port of the health/metrics listener, when enabled. */
   apiAddress(): { address: string; port: number } | undefined {
     return this.api?.address();
@@ -381,6 +393,11 @@ export class Daemon {
         const client = new RealtimeClient({ logger: log, clock: app.clock });
         client.on('disconnected', (err) => {
           metrics.realtimeError(err.kind);
+        });
+        // Refused or failed connects too (a 401 key, quota, the API down); not one the call
+        // itself aborted (a CANCEL while connecting is no error of the API).
+        client.on('connect_failed', (err) => {
+          if (err.kind !== 'closed') metrics.realtimeError(err.kind);
         });
         return client;
       },
@@ -473,9 +490,13 @@ function httpsEnabled(config: KalemConfig): boolean {
 export async function runDaemon(opts: AppOptions): Promise<number> {
   const daemon = new Daemon(opts);
   await daemon.start();
+  const unguard = daemon.guardProcess();
   return new Promise<number>((resolve) => {
     const onStop = (signal: NodeJS.Signals): void => {
-      void daemon.stop(signal).then(() => resolve(0));
+      void daemon.stop(signal).then(() => {
+        unguard();
+        resolve(0);
+      });
     };
     process.on('SIGTERM', onStop);
     process.on('SIGINT', onStop);

@@ -11,10 +11,10 @@ import { isRejected, isRetryable, type MediaAnchorPort } from './media-anchor-po
 /** Where our internal leg lives: rtpengine's `internal` interface talks to us on loopback only. */
 export const INTERNAL_ADDRESS = '127.0.0.1';
 
-/** Identifies the call towards rtpengine (the SIP Call-ID and the dialog's tags). */
+/** Identifies the call towards rtpengine: our own call id (never the SIP Call-ID) and two tags of ours. */
 export interface AnchorIds {
   callId: string;
-  /** The carrier's From tag. */
+  /** The carrier side's tag. */
   fromTag: string;
   /** Our side's tag as rtpengine knows it (stable for the life of the call). */
   toTag: string;

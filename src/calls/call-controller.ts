@@ -19,7 +19,7 @@ export interface StoreCondition {
  */
 export class CallController {
   private accepting = true;
-  /** Sessions by SIP Call-ID, to end the ones whose media rtpengine lost. */
+  /** Sessions by our call id (rtpengine's call-id too), to end the ones whose media rtpengine lost. */
   private readonly sessions = new Map<string, CallSession>();
   /** Media releases (rtpengine deletes) still running. */
   private readonly releases = new Set<Promise<void>>();
@@ -45,12 +45,13 @@ export class CallController {
   }
 
   /**
-   * rtpengine died and forgot these calls (SIP Call-IDs): each is ended (BYE, or 503 while being
-   * set up) and its resources are freed; nothing is deleted in an rtpengine that no longer has it.
+   * rtpengine died and forgot these calls (our call ids, which are rtpengine's): each is ended
+   * (BYE, or 503 while being set up) and its resources are freed; nothing is deleted in an
+   * rtpengine that no longer has it.
    */
-  mediaLost(sipCallIds: readonly string[]): number {
+  mediaLost(callIds: readonly string[]): number {
     let ended = 0;
-    for (const id of sipCallIds) {
+    for (const id of callIds) {
       const session = this.sessions.get(id);
       if (!session) continue;
       session.mediaLost();
@@ -126,11 +127,8 @@ export class CallController {
       return;
     }
     const session = new CallSession(call, decision, this.sessionDeps);
-    const sipCallId = call.info.callId;
-    this.sessions.set(sipCallId, session);
-    call.on('ended', () => {
-      if (this.sessions.get(sipCallId) === session) this.sessions.delete(sipCallId);
-    });
+    this.sessions.set(session.id, session);
+    call.on('ended', () => this.sessions.delete(session.id));
     session.start();
   }
 }

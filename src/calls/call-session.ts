@@ -15,6 +15,8 @@ import { RealtimeBridge, type RealtimeBridgeDeps } from './realtime-bridge.js';
 import { CallTools, type CallToolsDeps } from './call-tools.js';
 import { CallScope } from './call-scope.js';
 import { checkOffer } from './offer-limits.js';
+import { runInCall } from './call-context.js';
+import { MediaMetricsFeed, REPORT_EVERY_MS } from './media-metrics.js';
 import type { FrameClock } from '../media/frame-clock.js';
 import { DEFAULT_CODECS, TELEPHONE_EVENT, type CodecSpec } from '../sdp/codecs.js';
 import { SUPPORTED_CODECS } from '../media/codecs/create-codec.js';
@@ -122,6 +124,7 @@ export class CallSession {
   private readonly scope: CallScope;
   private closedAllResolve!: () => void;
   private readonly closedAll = new Promise<void>((resolve) => (this.closedAllResolve = resolve));
+  private readonly mediaMetrics: MediaMetricsFeed;
 
   constructor(
     private readonly call: IncomingCall,
@@ -131,11 +134,34 @@ export class CallSession {
     this.startedAt = deps.clock.now();
     this.log = deps.log.child({ callId: call.info.callId, accountId: admitted.account.id, session: this.id });
     this.tracker = deps.metrics.callStarted();
+    this.mediaMetrics = new MediaMetricsFeed(deps.metrics);
     this.scope = new CallScope((err) => this.log.warn({ err: (err as Error).message }, 'closing part of the call failed'));
   }
 
-  /** Registers the call (synchronously, so limits hold) and sets it up. Never throws. */
+  /**
+   * Registers the call (synchronously, so limits hold) and sets it up. Never throws. Everything
+   * the call starts runs in its context (call-context.ts): an error nobody caught there ends
+   * this call, not the daemon.
+   */
   start(): void {
+    runInCall({ callId: this.id, fault: (err, where) => this.fault(err, where) }, () => this.begin());
+  }
+
+  /**
+   * An internal error (a bug, a store that throws where nothing expected it): logged with its
+   * stack, counted, and the call is ended (500 before answer, BYE after). Other calls go on.
+   */
+  private fault(err: unknown, where: string): void {
+    const e = err instanceof Error ? err : new Error(String(err));
+    this.deps.metrics.internalError('call');
+    this.log.error({ where, err: e.message, stack: e.stack }, 'internal error: ending this call');
+    if (this.ended) return;
+    this.endCause ??= 'internal-error';
+    this.hangupBy = 'gateway';
+    this.endWith(500, 'Server Internal Error', `internal error in ${where}`);
+  }
+
+  private begin(): void {
     const { account, agent, trunk, e164 } = this.admitted;
     this.deps.registry.add({ callId: this.id, accountId: account.id, trunkId: trunk.id });
     this.call.on('ended', (reason) => this.finish(reason));
@@ -205,6 +231,7 @@ export class CallSession {
       void this.call.hangup();
     });
     this.watchMedia();
+    this.reportMedia();
     this.log.info({ codec: this.media?.stats.codec, anchored: this.deps.anchor !== undefined, model: this.bridge?.audioFormat }, 'call answered');
   }
 
@@ -233,6 +260,15 @@ export class CallSession {
       wipe: realtime.wipe,
       webhook: realtime.webhook,
     });
+    // A tool that throws (its contract is to resolve with an output) is a bug: this call ends.
+    const guardedTools: RealtimeBridgeDeps['tools'] = {
+      run: (call, b) =>
+        tools.run(call, b).catch((err: unknown) => {
+          this.fault(err, `tool ${call.name}`);
+          return JSON.stringify({ error: 'the tool failed' });
+        }),
+      respondsAfter: (name) => tools.respondsAfter(name),
+    };
     const bridge = new RealtimeBridge({
       // An account keeping transcripts 0 days stores none, so the session asks for none either.
       agent: account.retention.transcriptsDays === 0 ? { ...agent, storeTranscripts: false } : agent,
@@ -252,7 +288,7 @@ export class CallSession {
       },
       wipe: realtime.wipe,
       reconnect: realtime.reconnect(),
-      tools,
+      tools: guardedTools,
       hangup: endCall,
       onFirstAudio: () => this.tracker.firstAgentAudio(),
       dtmfCollectMs: realtime.dtmfCollectMs,
@@ -327,6 +363,21 @@ export class CallSession {
     this.mediaWatch = this.deps.clock.setTimer(every, check);
   }
 
+  /** RTP counters, loss and jitter into the metrics every few seconds (and at the end, in finish). */
+  private reportMedia(): void {
+    const tick = (): void => {
+      if (this.ended || !this.media) return;
+      this.mediaMetrics.report(this.media.stats);
+      timer = this.deps.clock.setTimer(REPORT_EVERY_MS, tick);
+    };
+    let timer = this.deps.clock.setTimer(REPORT_EVERY_MS, tick);
+    try {
+      this.scope.adopt({ close: () => timer.cancel() }, 'the media metrics timer');
+    } catch {
+      // the call ended meanwhile: adopt cancelled it
+    }
+  }
+
   /** The echo endpoint answers the carrier directly (rtpengine.mode = "off"). */
   private async setupDirect(offer: string, realtime: RealtimeCallDeps | undefined): Promise<string | null> {
     const media = await DirectMedia.open(
@@ -360,14 +411,19 @@ export class CallSession {
     realtime: RealtimeCallDeps | undefined,
   ): Promise<string | null> {
     const info = this.call.info;
+    this.log.debug({ rtpengineCallId: this.id }, 'anchoring media');
     const media = await AnchoredMedia.open(
       anchor.rtp,
       anchor.port,
       {
-        callId: info.callId,
-        fromTag: headerTag(info.header('from')) ?? 'kalem-no-from-tag',
-        // rtpengine only needs a tag that stays the same for the life of the call.
-        toTag: this.id,
+        // rtpengine knows the call by our own id, never the carrier's Call-ID: two live calls
+        // with the same Call-ID (two trunks, two tenants, a careless carrier) would otherwise be
+        // one rtpengine call, one's delete ending the other's media, its offer redirecting it.
+        // The tags only need to stay the same for the life of the call; ours, so no From header
+        // (or its absence) decides them.
+        callId: this.id,
+        fromTag: `${this.id}-carrier`,
+        toTag: `${this.id}-agent`,
         carrierSource: info.source.address,
       },
       this.log,
@@ -457,7 +513,7 @@ export class CallSession {
     void Promise.all([this.scope.close(), recordingClosed]).then(() => this.closedAllResolve());
     this.releaseMedia();
     this.deps.registry.remove(this.id);
-    if (stats) this.deps.metrics.rtpPackets({ received: stats.received, sent: stats.sent, lost: 0 });
+    if (stats) this.mediaMetrics.report(stats);
     this.tracker.ended(
       reason === 'cancelled' ? 'cancelled' : reason === 'no-ack' ? 'no_ack' : this.answeredAt !== null ? 'answered' : 'failed',
     );
@@ -495,11 +551,4 @@ export class CallSession {
     }
     this.deps.trackRelease?.(media.release());
   }
-}
-
-/** The `tag` parameter of a From/To header value, if any. */
-export function headerTag(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const afterUri = value.includes('>') ? value.slice(value.lastIndexOf('>') + 1) : value;
-  return /;\s*tag\s*=\s*([^;,\s]+)/i.exec(afterUri)?.[1];
 }

@@ -16,7 +16,8 @@ export class EchoEndpoint {
   private receiving = true;
   private lastHeardAt: number;
   private closed = false;
-  readonly stats = { received: 0, sent: 0 };
+  /** `foreignDropped`: packets from a source other than the latched one (not echoed). */
+  readonly stats = { received: 0, sent: 0, foreignDropped: 0 };
 
   constructor(
     private readonly socket: Socket,
@@ -61,9 +62,16 @@ export class EchoEndpoint {
     // RTCP multiplexed on this port (RFC 5761 §4: second byte 192–223) is not media: echoing it
     // back with our SSRC written over its NTP timestamp would only confuse the far end.
     if (packet[1]! >= 192 && packet[1]! <= 223) return;
+    // Latched on the first packet's source; anyone else who learns the port is not echoed (with
+    // rtpengine.mode = "off" this socket faces the carrier side).
+    const latched = this.latched;
+    if (latched === undefined) this.latched = { address: rinfo.address, port: rinfo.port };
+    else if (latched.port !== rinfo.port || latched.address !== rinfo.address) {
+      this.stats.foreignDropped++;
+      return;
+    }
     this.stats.received++;
     this.lastHeardAt = this.now();
-    this.latched ??= { address: rinfo.address, port: rinfo.port };
     if (!this.sending) return;
     const target = this.latched ?? this.remote;
     if (!target) return;

@@ -2,6 +2,8 @@
  * The daemon's own RTP endpoint for one call: the one place in media that owns a UDP socket.
  * Behind rtpengine it sits on 127.0.0.1 and "the far end" is rtpengine's internal leg; without
  * rtpengine it faces the carrier directly (symmetric RTP latching covers callers behind NAT).
+ * Once latched to a source, packets from any other source are dropped and counted
+ * (`foreignDropped`) until a re-INVITE names a new remote.
  *
  *   inbound:  datagram → parseRtp → RFC 3550 stats → telephone-event? → DtmfReceiver → sink.onDtmf
  *                                                  → audio → ReorderBuffer → sink.onFrame
@@ -90,6 +92,8 @@ export interface RtpEndpointStats {
   sent: number;
   /** Datagrams that were not RTP (garbage, or RTCP muxed on the port). */
   ignored: number;
+  /** Datagrams from a source other than the latched one (dropped: spoofed or stray). */
+  foreignDropped: number;
   rtp: RtpReceiverStatsJSON | null;
   reorder: ReorderBufferStats | null;
   pacer: PacerStats | null;
@@ -113,7 +117,7 @@ export class RtpEndpoint {
   private lastHeardAt: number;
   private lastFrameAt: number | null = null;
   private closed = false;
-  private readonly counters = { received: 0, sent: 0, ignored: 0, dtmfSent: 0, silenceFilled: 0 };
+  private readonly counters = { received: 0, sent: 0, ignored: 0, foreignDropped: 0, dtmfSent: 0, silenceFilled: 0 };
 
   constructor(
     private readonly socket: Socket,
@@ -210,6 +214,7 @@ export class RtpEndpoint {
       received: this.counters.received,
       sent: this.counters.sent,
       ignored: this.counters.ignored,
+      foreignDropped: this.counters.foreignDropped,
       rtp: this.rtpStats?.toJSON() ?? null,
       reorder: this.reorder?.toJSON() ?? null,
       pacer: this.pacer?.toJSON() ?? null,
@@ -237,10 +242,18 @@ export class RtpEndpoint {
       this.counters.ignored++;
       return;
     }
+    // Latching: the first RTP packet fixes the source; from then on only that source is heard.
+    // Anyone else who learns the port (with rtpengine.mode = "off" it faces the carrier side)
+    // could otherwise inject audio into the call, to the model.
+    const latched = this.latched;
+    if (latched === undefined) this.latched = { address: rinfo.address, port: rinfo.port };
+    else if (latched.port !== rinfo.port || latched.address !== rinfo.address) {
+      this.counters.foreignDropped++;
+      return;
+    }
     const arrivalMs = this.now();
     this.counters.received++;
     this.lastHeardAt = arrivalMs;
-    this.latched ??= { address: rinfo.address, port: rinfo.port };
     if (packet.payloadType === leg.dtmfPayloadType) {
       const press = this.dtmf.push(packet);
       if (press !== null) this.sink?.onDtmf?.(press);

@@ -8,9 +8,11 @@
  * whether trying again can help.
  *
  * The key: `connect` takes the account's OpenAI key as bytes just unsealed by the vault. It is
- * turned into the Authorization header only inside `connect`; the caller wipes its buffer as
- * soon as `connect` returns. (A JS string cannot be wiped; the header string lives only in this
- * call and in `ws`'s handshake request, and becomes garbage once the upgrade is done.) Neither
+ * turned into the header value once, in a buffer of its own that is wiped (`authHeader`); the
+ * caller wipes its bytes as soon as `connect` returns. A JS string cannot be wiped: the header
+ * string, the request head Node's http builds from it and the socket's write of it remain in the
+ * heap as garbage until their memory is reused (test/realtime/key-copies.test.ts counts them:
+ * under 3 per connect, none reachable once the session is open). Neither
  * the key, the header nor an error body (OpenAI's 401 body quotes part of the key) is ever put
  * in a log line or an error message.
  *
@@ -103,6 +105,8 @@ export type RealtimeClientEvents = { [E in HandledServerEvent as E['type']]: [ev
    * nobody listens to, and a refused event must not crash the daemon.
    */
   server_error: [event: RealtimeErrorEvent];
+  /** A connect failed (refused key, quota, network, timeout; `closed` when close() aborted it). */
+  connect_failed: [error: RealtimeError];
   /** The socket dropped or the server ended the session; `connect` may be called again. */
   disconnected: [error: RealtimeError];
   /** Every server event, after its own event (for recording and metrics). */
@@ -212,10 +216,7 @@ export class RealtimeClient extends TypedEmitter<RealtimeClientEvents> {
     if (!(timeoutMs > 0)) throw new TypeError(`timeoutMs must be positive, got ${timeoutMs}`);
     const scheme = options.authScheme ?? 'bearer';
 
-    const headers: Record<string, string> =
-      scheme === 'bearer'
-        ? { Authorization: `Bearer ${Buffer.from(options.apiKey).toString('latin1')}` }
-        : { 'api-key': Buffer.from(options.apiKey).toString('latin1') };
+    const headers = authHeader(scheme, options.apiKey);
 
     this.stateValue = 'connecting';
     this.lastServerErrorCode = undefined;
@@ -242,6 +243,7 @@ export class RealtimeClient extends TypedEmitter<RealtimeClientEvents> {
         ws.terminate();
         if (this.stateValue === 'connecting') this.stateValue = 'disconnected';
         this.log?.warn({ error: err.toJSON(), url: where }, 'realtime connect failed');
+        this.emit('connect_failed', err);
         reject(err);
       };
       const timer = this.clock.setTimer(timeoutMs, () =>
@@ -593,6 +595,25 @@ export class RealtimeClient extends TypedEmitter<RealtimeClientEvents> {
       if (status >= 500) return new RealtimeError('server', `the Realtime API failed the upgrade (HTTP ${status})`, { status, serverCode, retryAfterMs });
       return new RealtimeError('protocol', `the Realtime API refused the upgrade (HTTP ${status})`, { status, serverCode });
     });
+  }
+}
+
+/**
+ * The one string that carries the key: the whole header value built in a buffer of its own (not
+ * Node's shared pool, where a copy would outlive the call) and decoded once, the buffer wiped.
+ * `Bearer ${Buffer.from(key).toString()}` made three copies: a pooled buffer, the key string
+ * and the concatenation.
+ */
+function authHeader(scheme: 'bearer' | 'api-key', key: Uint8Array): Record<string, string> {
+  const prefix = scheme === 'bearer' ? 'Bearer ' : '';
+  const tmp = Buffer.allocUnsafeSlow(prefix.length + key.length);
+  try {
+    tmp.write(prefix, 0, 'latin1');
+    tmp.set(key, prefix.length);
+    const value = tmp.toString('latin1');
+    return scheme === 'bearer' ? { Authorization: value } : { 'api-key': value };
+  } finally {
+    tmp.fill(0);
   }
 }
 

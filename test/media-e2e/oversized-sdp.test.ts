@@ -3,6 +3,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { runSipp } from '../helpers/sipp.js';
 import { ECHO, mediaGateway } from './helpers.js';
+import { finalResponse, inDialog, invite } from './raw-sip.js';
 
 /**
  * PROTOS c07-sip case 0002464 and its kin: an INVITE whose SDP is too large or not UTF-8 is
@@ -12,24 +13,6 @@ import { ECHO, mediaGateway } from './helpers.js';
  * a SIPp call placed at the same time must succeed.
  */
 
-function invite(port: number, callId: string, body: Buffer): Buffer {
-  const head = [
-    `INVITE sip:${ECHO}@127.0.0.1:${port} SIP/2.0`,
-    `Via: SIP/2.0/UDP 127.0.0.1:${port};branch=z9hG4bK-${callId};rport`,
-    `From: <sip:+14155550999@127.0.0.1>;tag=${callId}-tag`,
-    `To: <sip:${ECHO}@127.0.0.1>`,
-    `Call-ID: ${callId}`,
-    'CSeq: 1 INVITE',
-    `Contact: <sip:carrier@127.0.0.1:${port}>`,
-    'Max-Forwards: 70',
-    'Content-Type: application/sdp',
-    `Content-Length: ${body.length}`,
-    '',
-    '',
-  ].join('\r\n');
-  return Buffer.concat([Buffer.from(head, 'latin1'), body]);
-}
-
 function sdpWith(filler: Buffer): Buffer {
   return Buffer.concat([
     Buffer.from('v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns='),
@@ -38,46 +21,13 @@ function sdpWith(filler: Buffer): Buffer {
   ]);
 }
 
-/** Sends `msg` and resolves with the first final response (or the BYE's 200). */
-function finalResponse(sock: Socket, msg: Buffer, port: number): Promise<string> {
-  const done = new Promise<string>((resolve) => {
-    const on = (m: Buffer): void => {
-      const text = m.toString('latin1');
-      if (/^SIP\/2\.0 [2-6]\d\d /.test(text)) {
-        sock.off('message', on);
-        resolve(text);
-      }
-    };
-    sock.on('message', on);
-  });
-  sock.send(msg, port, '127.0.0.1');
-  return done;
-}
-
 /** The status line of the INVITE's final response; a 200 is ACKed and the call ended with BYE. */
 async function finalStatus(sock: Socket, msg: Buffer, port: number): Promise<string> {
   const response = await finalResponse(sock, msg, port);
   const line = response.split('\r\n')[0]!;
   if (line.startsWith('SIP/2.0 200')) {
-    const header = (name: string): string => new RegExp(`^${name}:.*$`, 'mi').exec(response)![0];
-    const callId = header('Call-ID').replace(/^Call-ID:\s*/i, '');
-    const inDialog = (method: string, cseq: number): Buffer =>
-      Buffer.from(
-        [
-          `${method} sip:${ECHO}@127.0.0.1:${port} SIP/2.0`,
-          `Via: SIP/2.0/UDP 127.0.0.1:${port};branch=z9hG4bK-${callId}-${method};rport`,
-          header('From'),
-          header('To'),
-          `Call-ID: ${callId}`,
-          `CSeq: ${cseq} ${method}`,
-          'Max-Forwards: 70',
-          'Content-Length: 0',
-          '',
-          '',
-        ].join('\r\n'),
-      );
-    sock.send(inDialog('ACK', 1), port, '127.0.0.1');
-    await finalResponse(sock, inDialog('BYE', 2), port);
+    sock.send(inDialog(response, 'ACK', ECHO, port), port, '127.0.0.1');
+    await finalResponse(sock, inDialog(response, 'BYE', ECHO, port), port);
   }
   return line;
 }
@@ -93,16 +43,16 @@ t.test('an oversized or non-UTF-8 SDP offer gets 488; a call placed meanwhile go
 
   const normal = runSipp({ scenario: 'uac-invite-bye.xml', target: `127.0.0.1:${port}`, transport: 'u1', service: ECHO, pauseMs: 1500, timeoutS: 30 });
   // 60,000 bytes of 0xE9 (é in Latin-1; no UTF-8): 180 KB once each byte becomes U+FFFD.
-  const latin1 = await finalStatus(sock, invite(port, 'bad-latin1', sdpWith(Buffer.alloc(60_000, 0xe9))), port);
+  const latin1 = await finalStatus(sock, invite(port, ECHO, 'bad-latin1', sdpWith(Buffer.alloc(60_000, 0xe9))), port);
   t.match(latin1, /^SIP\/2\.0 488 /, `non-UTF-8 SDP: ${latin1}`);
   // A few bad bytes in an otherwise small offer.
-  const sprinkled = await finalStatus(sock, invite(port, 'bad-bytes', sdpWith(Buffer.from([0x41, 0xff, 0xfe, 0x42]))), port);
+  const sprinkled = await finalStatus(sock, invite(port, ECHO, 'bad-bytes', sdpWith(Buffer.from([0x41, 0xff, 0xfe, 0x42]))), port);
   t.match(sprinkled, /^SIP\/2\.0 488 /, `a few non-UTF-8 bytes: ${sprinkled}`);
   // Valid text, but 20 KB of it.
-  const big = await finalStatus(sock, invite(port, 'too-big', sdpWith(Buffer.alloc(20_000, 0x61))), port);
+  const big = await finalStatus(sock, invite(port, ECHO, 'too-big', sdpWith(Buffer.alloc(20_000, 0x61))), port);
   t.match(big, /^SIP\/2\.0 488 /, `20 KB SDP: ${big}`);
   // Just under the limit is still a normal offer.
-  const fine = await finalStatus(sock, invite(port, 'large-ok', sdpWith(Buffer.alloc(15_000, 0x61))), port);
+  const fine = await finalStatus(sock, invite(port, ECHO, 'large-ok', sdpWith(Buffer.alloc(15_000, 0x61))), port);
   t.match(fine, /^SIP\/2\.0 200 /, `a 15 KB offer is answered: ${fine}`);
 
   const run = await normal;

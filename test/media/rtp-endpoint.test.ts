@@ -122,3 +122,26 @@ t.test('close releases the port once and stops the clock listener', async (t) =>
   t.equal(released(), true);
   t.equal(ep.enqueue(new Uint8Array(160)), undefined);
 });
+
+t.test('once latched, packets from any other source are dropped and counted; ours keep flowing and replies go to the latched source', async (t) => {
+  const { ep, frames, send, until, received } = await pair(t);
+  const intruder = dgram.createSocket('udp4');
+  intruder.bind(0, '127.0.0.1');
+  await once(intruder, 'listening');
+  t.teardown(() => intruder.close());
+  const packet = (seq: number, fill: number): Buffer => writeRtp({ payloadType: 0, sequenceNumber: seq, timestamp: seq * 160, ssrc: 42, payload: new Uint8Array(160).fill(fill) });
+  send({ payloadType: 0, sequenceNumber: 1, timestamp: 160, ssrc: 42, payload: new Uint8Array(160).fill(1) });
+  await until(() => frames.length >= 1, 'the first frame (latches)');
+  // An intruder (same SSRC, next sequence numbers: a spoof that would otherwise be played to the model).
+  for (let i = 0; i < 5; i++) intruder.send(packet(2 + i, 0xee), ep.port, '127.0.0.1');
+  // Then the latched source again, and a packet it sends to the next number after the intruder's.
+  send({ payloadType: 0, sequenceNumber: 2, timestamp: 320, ssrc: 42, payload: new Uint8Array(160).fill(2) });
+  await until(() => frames.some((f) => f.kind === 'audio' && f.payload?.[0] === 2), 'the latched source\'s next frame');
+  await until(() => ep.stats.foreignDropped >= 5, 'the five intruding packets to be counted');
+  t.equal(ep.stats.foreignDropped, 5, 'five packets from another source dropped');
+  t.notOk(frames.some((f) => f.payload?.[0] === 0xee), "no intruder audio reached the sink");
+  t.equal(ep.stats.received, 2, 'only the latched source counts as received');
+  ep.enqueue(new Uint8Array(160).fill(9));
+  await until(() => received.length >= 1, 'our packet at the latched source');
+  t.pass('replies still go to the latched source');
+});

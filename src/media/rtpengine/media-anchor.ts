@@ -21,6 +21,16 @@
  *   sends RTCP to port + 1).
  * - Codecs: when the carrier offers none of the codecs we decode (PCMU, PCMA, G722, opus), we ask
  *   rtpengine to transcode (`codec: { transcode: ['PCMU'] }`); the carrier keeps its codec.
+ * - Strict source (`strict-source` in offer and answer): once rtpengine has learned where a
+ *   side's media comes from, packets from any other address or port are dropped, not forwarded
+ *   (its default forwards them; `media-handover` would even move the call to them). Anyone who
+ *   learns the port cannot inject audio into the call or take its media over. Learning is
+ *   `heuristic`: rtpengine watches the first seconds (3 s after signalling, then it commits on
+ *   the next packet; 4–5 s measured here) and prefers a source matching the SDP's address and
+ *   port, then its address, then its port, then any (NAT), so a stranger spraying the port
+ *   range does not win over the carrier. During that learning phase rtpengine still forwards
+ *   what arrives from anywhere: the remaining window (`immediate` would close it by trusting
+ *   the first packet, which a stranger can send first).
  * - delete uses `delete-delay: 0`, so a deleted call leaves `list` at once whatever the daemon's
  *   delete-delay (config/rtpengine.conf keeps 30 s for a production rtpengine).
  */
@@ -120,13 +130,15 @@ export class MediaAnchor {
       ICE: 'remove',
       replace: ['origin', 'session-connection'],
       'rtcp-mux': ['offer'],
+      flags: ['strict-source'],
+      'endpoint-learning': 'heuristic',
     };
     if (this.interfaces) params.direction = [this.interfaces.carrier, this.interfaces.internal];
     if (input.viaBranch !== undefined) params['via-branch'] = input.viaBranch;
     if (input.carrierSource !== undefined) params['received-from'] = [isIPv6(input.carrierSource) ? 'IP6' : 'IP4', input.carrierSource];
     if (input.ignoreSdpAddress) {
       if (input.carrierSource === undefined) throw new TypeError('ignoreSdpAddress needs carrierSource');
-      params.flags = ['SIP-source-address'];
+      params.flags = ['strict-source', 'SIP-source-address'];
     }
     if (transcoding) params.codec = { transcode: [this.transcodeTo] };
     this.tracked.add(input.callId);
@@ -147,6 +159,7 @@ export class MediaAnchor {
       'to-tag': input.toTag,
       ICE: 'remove',
       replace: ['origin', 'session-connection'],
+      flags: ['strict-source'],
     });
     return result.warning === undefined ? { sdp: result.sdp } : { sdp: result.sdp, warning: result.warning };
   }
