@@ -34,8 +34,9 @@ export function recordingStarter(app: ProvisioningApp, sodium: Sodium, log: Logg
       await mkdir(dirname(path), { recursive: true, mode: 0o700 });
       fh = await open(path, 'wx', 0o600);
     } catch (err) {
-      log.warn({ callId, err: (err as NodeJS.ErrnoException).code ?? (err as Error).message }, 'recording not started: cannot create its file');
-      return null;
+      const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      log.warn({ callId, err: why }, 'recording not started: cannot create its file');
+      return { failure: `cannot create its file (${why})` };
     }
     let dataKey: { key: Uint8Array; wrapped: Uint8Array } | undefined;
     try {
@@ -48,7 +49,7 @@ export function recordingStarter(app: ProvisioningApp, sodium: Sodium, log: Logg
       const callerCodec = createCodec(codec.name, opus);
       const agentCodec = createCodec(codec.name, opus);
       const handle = fh;
-      return new RecordingWriter({
+      const writer = new RecordingWriter({
         rate: callerCodec.sampleRate,
         clockRate: codec.clockRate,
         payloadType: codec.payloadType,
@@ -74,11 +75,12 @@ export function recordingStarter(app: ProvisioningApp, sodium: Sodium, log: Logg
           if (s.status === 'failed') log.warn({ callId, failure: s.failure, bytes: s.bytes }, 'recording stopped; the call went on');
         },
       });
+      return { writer };
     } catch (err) {
       log.warn({ callId, err: (err as Error).message }, 'recording not started');
       await fh.close().catch(() => undefined);
       await unlink(path).catch(() => undefined);
-      return null;
+      return { failure: (err as Error).message };
     } finally {
       if (dataKey) app.keyring.wipe(dataKey.key);
     }

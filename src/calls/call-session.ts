@@ -58,8 +58,12 @@ export interface RealtimeCallDeps {
   readonly recordingAnnouncement?: (accountId: string, agentId: string) => Int16Array | undefined;
 }
 
-/** Starts one call's recording; null when it could not start (the call goes on without it). */
-export type CallRecordingStarter = (call: { accountId: string; callId: string; codec: { name: string; clockRate: number; payloadType: number } }) => Promise<RecordingWriter | null>;
+/** Starts one call's recording, or says why it could not (the call goes on without it). */
+export type CallRecordingStarter = (call: {
+  accountId: string;
+  callId: string;
+  codec: { name: string; clockRate: number; payloadType: number };
+}) => Promise<{ writer: RecordingWriter } | { failure: string }>;
 
 /** Codecs our Realtime endpoint decodes itself (rtpengine transcodes anything else to one). */
 const REALTIME_CODECS: readonly CodecSpec[] = DEFAULT_CODECS.filter(
@@ -108,6 +112,8 @@ export class CallSession {
   /** The call's recording, when its agent records: a child closed by finish(). */
   private recording: RecordingWriter | undefined;
   private announcement: Int16Array | undefined;
+  /** Why a recording the agent asked for did not start (for the CDR). */
+  private recordingFailure: string | null = null;
   private maxTimer: TimerHandle | undefined;
   private mediaWatch: TimerHandle | undefined;
   /** A more precise CDR end reason than the SIP one (media-timeout, max-duration). */
@@ -324,8 +330,12 @@ export class CallSession {
   private async startRecording(realtime: RealtimeCallDeps): Promise<void> {
     const codec = this.media?.negotiatedCodec;
     if (!realtime.startRecording || !codec) return;
-    const writer = await realtime.startRecording({ accountId: this.admitted.account.id, callId: this.id, codec });
-    if (writer === null) return;
+    const started = await realtime.startRecording({ accountId: this.admitted.account.id, callId: this.id, codec });
+    if ('failure' in started) {
+      this.recordingFailure = started.failure;
+      return;
+    }
+    const writer = started.writer;
     if (this.ended) {
       void writer.close();
       return;
@@ -506,7 +516,11 @@ export class CallSession {
     const transcript = bridge?.transcript() ?? [];
     const rec = this.recording?.summary();
     // What the CDR can say at hang-up; the recording's own row has the final word (its last write).
-    const recording = rec && { status: rec.status === 'failed' ? 'failed' : 'recorded', failure: rec.failure, seconds: rec.seconds };
+    const recording = rec
+      ? { status: rec.status === 'failed' ? 'failed' : 'recorded', failure: rec.failure, seconds: rec.seconds }
+      : this.recordingFailure !== null
+        ? { status: 'failed', failure: `not started: ${this.recordingFailure}`, seconds: 0 }
+        : undefined;
     // The scope closes the Realtime bridge and clients; the recording is closed beside it, and
     // "everything closed" waits for both.
     const recordingClosed = this.recording?.close().catch((err: Error) => this.log.warn({ err: err.message }, 'recording close failed'));

@@ -80,11 +80,32 @@ t.test('calls delete, calls erase --caller, --all-accounts, account delete', asy
     t.match(r.stderr, re);
   }
 
+  // What is stored, as account show says it.
+  const show = k.run(['account', 'show', 'acme']);
+  t.equal(show.code, 0, show.stderr);
+  t.match(show.stdout, /^stored for this account:$/m);
+  t.match(show.stdout, /^transcripts\s+until erased\s+sealed, a data key per call \(agents: support\)$/m);
+  t.match(show.stdout, /^recordings\s+not stored\s+no agent records calls$/m);
+  t.match(show.stdout, /^caller numbers\s+with the CDR \(until erased\)\s+keyed hash/m);
+  t.match(JSON.parse(k.run(['--json', 'account', 'show', 'acme']).stdout), { name: 'acme', dataKept: [{ kind: 'transcripts', stored: true }] });
+
+  // Usage, operator-wide, as CSV.
+  const csv = k.run(['usage', '--all-accounts', '--from', '2026-11-01', '--to', '2026-11-30', '--csv']);
+  t.equal(csv.code, 0, csv.stderr);
+  const lines = csv.stdout.trimEnd().split('\r\n');
+  t.match(lines[0], /^accountId,account,calls,billableSeconds,/);
+  t.same(lines.slice(1).map((l) => l.split(',').slice(1, 3)), [['acme', '3'], ['other', '1']]);
+  t.match(k.run(['usage', 'acme', '--from', 'soon']).stderr, /--from takes a date/);
+  t.equal(k.run(['usage', 'acme', '--all-accounts']).code, 2);
+
   // The account.
   const gone = k.run(['--json', 'account', 'delete', 'acme', '--yes']);
   t.equal(gone.code, 0, gone.stderr);
   t.match(JSON.parse(gone.stdout), { account: 'acme', calls: 3, transcripts: 0, callerFields: 0, walTruncated: true });
   t.equal(k.run(['account', 'show', 'acme']).code, 1);
+
+  const after = JSON.parse(k.run(['--json', 'usage', '--all-accounts', '--from', '2026-11-01', '--to', '2026-11-30']).stdout) as { accounts: Array<{ account: string | null; calls: number }> };
+  t.same(after.accounts.map((a) => [a.account, a.calls]).sort(), [[null, 3], ['other', 1]].sort(), 'the deleted account\'s usage stays (shown by id)');
 
   const audit = k.run(['--json', 'audit', 'list']).stdout;
   const rows = JSON.parse(audit) as Array<{ action: string; target: string; details: Record<string, unknown> }>;

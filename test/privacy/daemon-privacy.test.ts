@@ -223,3 +223,21 @@ function monoWav24k(hz: number, ms: number): Buffer {
   for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(12000 * Math.sin((2 * Math.PI * hz * i) / 24_000)), 44 + 2 * i);
   return b;
 }
+
+t.test('a recording that cannot be written: the call goes on, the CDR says why', async (t) => {
+  const { gw, standIn } = await realtimeGateway({ agent: { recording: true } });
+  t.teardown(async () => {
+    await gw.stop();
+    await standIn.close();
+  });
+  // The recordings directory cannot be created: a file is in its way (as a full or read-only disk would refuse it).
+  writeFileSync(join(gw.dir, 'recordings'), 'not a directory');
+  const run = await runSipp({ scenario: 'uac-invite-bye.xml', target: `127.0.0.1:${gw.port('udp')}`, transport: 'u1', service: AGENT_NUMBER, pauseMs: 2000, timeoutS: 30 });
+  t.equal(run.code, 0, `the call itself succeeded ${run.errors}`);
+  t.ok(standIn.latest.audio.durationMs > 1000, 'caller audio reached the model');
+  await until('the CDR', () => Boolean(realtimeCdrs(gw).at(-1)?.end_reason));
+  const cdr = realtimeCdrs(gw).at(-1)!;
+  t.equal(cdr.end_reason, 'remote-bye');
+  t.match((cdr.details as { recording?: unknown }).recording, { status: 'failed', failure: /^not started: cannot create its file \(ENOTDIR\)$/ });
+  t.ok(gw.records('recording not started: cannot create its file').length === 1, 'and the log says so');
+});
