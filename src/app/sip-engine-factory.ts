@@ -35,6 +35,7 @@ export function buildSipEngine(
     clock,
     log,
     gate: buildRequestGate(config, clock, log, isTrustedSource, isRecentlyAuthenticated),
-    isTrustedSource,
+    // A digest-only carrier has no CIDR: once its credentials verified, its connections are a trunk's too.
+    isTrustedSource: (address) => isTrustedSource(address) || isRecentlyAuthenticated(address),
   });
 }

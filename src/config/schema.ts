@@ -8,7 +8,7 @@ export const CONFIG_SCHEMA = {
   store: {
     $doc: 'The SQLite database holding tenants, numbers, trunks, sealed secrets, CDRs and the audit log.',
     path: str('/var/lib/kalem/kalem.db', 'Database file. WAL mode: keep the -wal and -shm files beside it.'),
-    busy_timeout_ms: int(5000, 'How long a writer waits for a lock held by another process before failing.', {
+    busy_timeout_ms: int(5000, 'How long a CLI write waits for a lock held by another process before failing (the daemon\'s call-path writes never wait: they are queued).', {
       min: 0,
       max: 600_000,
     }),
@@ -22,7 +22,7 @@ export const CONFIG_SCHEMA = {
   log: {
     $doc: 'Logs are JSON lines on stdout (journald collects them).',
     level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const, 'info', 'Minimum level logged.'),
-    sip_trace: bool(false, 'Log every SIP message at debug level (Authorization values are redacted).'),
+    sip_trace: bool(false, 'Log every received SIP message at debug level (Authorization values and SDP keys are redacted).'),
   },
   daemon: {
     $doc: 'Process lifecycle.',

@@ -5,26 +5,37 @@
  */
 import { SipHeaders, type SipRequest, type SipResponse } from '../message/types.js';
 
+/** RFC 3261 §21 (and RFC 3265 where noted) reason phrases for every status we send. */
 const REASONS: Record<number, string> = {
   100: 'Trying',
   180: 'Ringing',
   183: 'Session Progress',
   200: 'OK',
-  202: 'Accepted',
+  202: 'Accepted', // RFC 3265
   400: 'Bad Request',
+  401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  406: 'Not Acceptable',
   408: 'Request Timeout',
+  413: 'Request Entity Too Large',
+  415: 'Unsupported Media Type',
+  416: 'Unsupported URI Scheme',
+  420: 'Bad Extension',
   480: 'Temporarily Unavailable',
   481: 'Call/Transaction Does Not Exist',
+  482: 'Loop Detected',
   483: 'Too Many Hops',
   486: 'Busy Here',
   487: 'Request Terminated',
   488: 'Not Acceptable Here',
+  491: 'Request Pending',
   500: 'Server Internal Error',
   501: 'Not Implemented',
   503: 'Service Unavailable',
+  505: 'Version Not Supported',
+  513: 'Message Too Large',
   603: 'Decline',
 };
 
