@@ -17,8 +17,13 @@ NODE ?= node
 #   espeak-ng, sox                speech files for audio tests
 #   systemd                       systemd-analyze verify/security for the units
 #   openssl                       throwaway certificates in TLS tests
+#   libboost-log1.74.0 libboost-thread1.74.0 libboost-filesystem1.74.0 libcurl4 libssl3 zlib1g
+#                                 runtime libraries of drachtio-server, which has no Debian
+#                                 package: tests run the build of it in ../shared/drachtio/
+#                                 (DRACHTIO_BIN, set by .ci/run) against the drachtio engine
 DEBIAN_PACKAGES := build-essential python3 pkg-config libspandsp-dev libspeexdsp-dev rtpengine-daemon \
-	sip-tester baresip espeak-ng sox systemd openssl ca-certificates
+	sip-tester baresip espeak-ng sox systemd openssl ca-certificates \
+	libboost-log1.74.0 libboost-thread1.74.0 libboost-filesystem1.74.0 libcurl4 libssl3 zlib1g
 
 .PHONY: setup setup-debian setup-npm build native test run clean install uninstall fuzz
 
@@ -54,7 +59,9 @@ native: $(ADDON) native/build/Release/kalem_sys.node
 $(ADDON) native/build/Release/kalem_sys.node: native/binding.gyp $(wildcard native/src/*.c native/src/*.h)
 	cd native && $(NODE) "$(NODE_GYP)" rebuild --nodedir=/usr
 
+# Without DRACHTIO_BIN the real drachtio-server suite (test/drachtio-real/) is skipped, and says so.
 test: build native
+	@[ -n "$$DRACHTIO_BIN" ] || echo "make test: DRACHTIO_BIN is not set: the real drachtio-server suite (test/drachtio-real/) will NOT run"
 	npx tap
 
 # A long parser fuzz run (make test runs a short one).

@@ -99,10 +99,13 @@ export class Metrics {
   private readonly realtimeErrors: Counter<'kind'>;
   private readonly realtimeReconnects: Counter;
   private readonly realtimeLatency: Histogram<'direction'>;
+  private readonly internalErrors: Counter<'scope'>;
+
   private readonly apiAuthFailures: Counter<'reason'>;
   private readonly retentionSwept: Counter<'kind'>;
   private readonly rejectedByAccount: Counter<'account' | 'status' | 'cause'>;
-  private readonly internalErrors: Counter<'scope'>;
+
+  private readonly uncarriable: Counter<'problem'>;
 
   constructor(opts: MetricsOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -165,6 +168,23 @@ export class Metrics {
       help: 'OpenAI Realtime reconnect attempts.',
       registers,
     });
+    this.internalErrors = new Counter({
+      name: `${p}internal_errors_total`,
+      help: 'Errors nobody caught (bugs): scope "call" ended one call; "process" belonged to no call and was logged. The daemon survives both.',
+      labelNames: ['scope'] as const,
+      registers,
+    });
+    this.internalErrors.labels('call').inc(0);
+    this.internalErrors.labels('process').inc(0);
+
+    this.uncarriable = new Counter({
+      name: `${p}sip_uncarriable_requests_total`,
+      help: 'Requests refused because the SIP engine could not answer them faithfully (drachtio: headers not UTF-8 or too large to echo).',
+      labelNames: ['problem'] as const,
+      registers,
+    });
+    for (const problem of ['not-utf8', 'too-large']) this.uncarriable.labels(problem).inc(0);
+
     this.apiAuthFailures = new Counter({
       name: `${p}api_auth_failures_total`,
       help: 'Admin API requests refused for their token, by reason (missing, malformed, unknown, expired, revoked).',
@@ -178,14 +198,6 @@ export class Metrics {
       registers,
     });
     for (const kind of ['transcripts', 'recordings', 'cdrs']) this.retentionSwept.labels(kind).inc(0);
-    this.internalErrors = new Counter({
-      name: `${p}internal_errors_total`,
-      help: 'Errors nobody caught (bugs): scope "call" ended one call; "process" belonged to no call and was logged. The daemon survives both.',
-      labelNames: ['scope'] as const,
-      registers,
-    });
-    this.internalErrors.labels('call').inc(0);
-    this.internalErrors.labels('process').inc(0);
     // Every outcome and kind exported from the start (at 0), so rate() and alerts work before the
     // first occurrence instead of the series appearing out of nowhere.
     for (const outcome of CALL_OUTCOMES) this.calls.labels(outcome).inc(0);
@@ -267,6 +279,11 @@ export class Metrics {
   /** An error nobody caught: it ended one call, or belonged to none (see app/fault-handlers.ts). */
   internalError(scope: 'call' | 'process'): void {
     this.internalErrors.labels(scope).inc();
+  }
+
+  /** A request the SIP engine refused because it could not carry an answer (see SipEngineEvents.uncarriable). */
+  sipUncarriable(problem: 'not-utf8' | 'too-large'): void {
+    this.uncarriable.labels(problem).inc();
   }
 
   realtimeReconnect(): void {

@@ -7,7 +7,7 @@ import { SqliteTenantStore } from '../store/sqlite-tenant-store.js';
 import type { StoreHealth } from '../store/store-health.js';
 import { CallRecordsService } from '../tenancy/call-records-service.js';
 import type { TranscriptTurn } from '../tenancy/model.js';
-import type { CallRepository, CdrWriter, NewAuditEntry } from '../tenancy/ports.js';
+import type { CallRepository, CdrWriter, NewAuditEntry, TenantStore } from '../tenancy/ports.js';
 
 /**
  * The daemon's writes from the call path (CDR insert and update, sealed transcripts, audit rows
@@ -31,7 +31,6 @@ export class CallPathStore {
     path: string;
     clock: Clock;
     keyring: Keyring;
-    reads: CallRepository;
     log: Logger;
     health?: StoreHealth;
     maxQueued?: number;
@@ -50,15 +49,21 @@ export class CallPathStore {
       log.error({ write: f.label, err: f.error.message }, 'call-path write failed');
     });
     this.writer.on('dropped', (label) => log.error({ write: label }, 'call-path write dropped: the write queue is full or closed'));
-    // The CDR writes go through CallRecordsService (it seals the caller and keeps usage apart).
+    // The caller is hashed and sealed, and the usage row written with the CDR's end, by the
+    // service, on the writer's connection.
     this.cdrs = {
       insert: (c) => this.enqueue(`cdr.insert ${c.id}`, () => this.records.insert(c)),
       finish: (accountId, callId, end) => this.enqueue(`cdr.finish ${callId}`, () => this.records.finish(accountId, callId, end)),
     };
   }
 
-  /** CDRs: writes queued on the call-path connection. */
+  /** CDRs: writes queued (in order, so a call's later rows always find its CDR). */
   readonly cdrs: CdrWriter;
+
+  /** Any other call-path write (a recording's row), queued behind the CDR it refers to. */
+  write(label: string, run: (store: TenantStore) => void): void {
+    this.enqueue(label, () => run(this.writeStore));
+  }
 
   /** Seals and stores a call's transcript (honours the agent's setting), queued. */
   storeTranscript(accountId: string, callId: string, turns: TranscriptTurn[]): void {

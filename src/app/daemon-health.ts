@@ -18,6 +18,10 @@ export function daemonHealthChecks(deps: {
   const { engine, store, writer, rtpengineNg } = deps;
   return {
     sip: async () => {
+      // An engine with a link to keep alive (drachtio) reports the live link, not its
+      // connect-time listeners.
+      const live = engine.health?.();
+      if (live) return live;
       const l = engine.listening();
       return l.length > 0
         ? { ok: true, detail: l.map((x) => `${x.transport} ${x.address}:${x.port}`).join(', ') }

@@ -42,6 +42,9 @@ import { assertIntact, StoreHealth } from '../store/store-health.js';
 import { daemonHealthChecks } from './daemon-health.js';
 import { startRetentionSweeper } from './retention.js';
 import { recordingService, recordingStarter } from './recordings.js';
+import { KbLookup } from '../tools/kb-search.js';
+import type { KnowledgeApp } from './knowledge.js';
+import { SqliteVecWorker } from '../kb/sqlite-vec-worker.js';
 
 /**
  * The `kalem serve` process: composition root and lifecycle. It builds every long-lived part,
@@ -70,8 +73,9 @@ export class Daemon {
   private anchor: MediaAnchor | undefined;
   private frameClock: FrameClock | undefined;
   private callPathStore: CallPathStore | undefined;
-  private sweeper: { close(): Promise<void> } | undefined;
   private metrics: Metrics | undefined;
+  private sweeper: { close(): Promise<void> } | undefined;
+  private knowledge: KnowledgeApp | undefined;
 
   constructor(private readonly opts: AppOptions) {}
 
@@ -125,7 +129,6 @@ export class Daemon {
         path: config.store.path,
         clock: app.clock,
         keyring: app.keyring,
-        reads: app.store.calls,
         log: app.logger.child({ component: 'store' }),
         health: storeHealth,
       });
@@ -151,6 +154,7 @@ export class Daemon {
         (a) => authenticated.has(a),
       );
       engine.on('warning', (message) => log.warn({ message }, 'sip warning'));
+      engine.on('uncarriable', (problem) => metrics.sipUncarriable(problem));
       const admission = new AdmissionControl(
         app.store,
         registry,
@@ -180,7 +184,7 @@ export class Daemon {
           mediaTimeoutMs: config.calls.media_timeout_ms,
           metrics,
           ...(anchor ? { anchor: { port: anchor, rtp } } : {}),
-          realtime: this.realtimeDeps(app, metrics, writes),
+          realtime: this.realtimeDeps(app, metrics, writes, await this.kbDeps(app)),
           retryAfterS: config.sip.retry_after_s,
           sdpAddress: (call) => sdpAddressOverride ?? (isIP(config.media.address) && config.media.address !== '0.0.0.0' ? config.media.address : call.info.localAddress),
         },
@@ -229,6 +233,7 @@ export class Daemon {
       await this.engine?.stop().catch(() => undefined);
       await this.rtpengineValue?.close().catch(() => undefined);
       await this.callPathStore?.close(0);
+      await this.knowledge?.close().catch(() => undefined);
       app.close();
       throw err;
     }
@@ -284,6 +289,15 @@ export class Daemon {
   }
 
   /**
+   * Errors nobody caught end the call they came from, or are logged, instead of ending the
+   * process (fault-handlers.ts). Only for the real daemon process: a test runner keeps its own.
+   */
+  guardProcess(): () => void {
+    if (!this.app || !this.metrics) throw new Error('daemon not started');
+    return installFaultHandlers(this.app.logger.child({ component: 'daemon' }), this.metrics);
+  }
+
+  /**
    * The HTTP side: ops routes and the admin API. API requests use the same services as the CLI,
    * made per request with the token as the audit actor.
    */
@@ -317,15 +331,6 @@ export class Daemon {
   /** The admin API's HTTPS listener, when enabled. */
   apiHttpsAddress(): { address: string; port: number } | undefined {
     return this.api?.httpsAddress();
-  }
-
-  /**
-   * Errors nobody caught end the call they came from, or are logged, instead of ending the
-   * process (fault-handlers.ts). Only for the real daemon process: a test runner keeps its own.
-   */
-  guardProcess(): () => void {
-    if (!this.app || !this.metrics) throw new Error('daemon not started');
-    return installFaultHandlers(this.app.logger.child({ component: 'daemon' }), this.metrics);
   }
 
   /** Port of the health/metrics listener, when enabled. */
@@ -374,7 +379,7 @@ export class Daemon {
    * What realtime agents need: one FrameClock paces every call's outbound audio, the account's
    * secrets are unsealed per connection, transcripts and refusals go to the store.
    */
-  private realtimeDeps(app: App, metrics: Metrics, writes: CallPathStore): RealtimeCallDeps {
+  private realtimeDeps(app: App, metrics: Metrics, writes: CallPathStore, kb: NonNullable<RealtimeCallDeps['kb']>): RealtimeCallDeps {
     const rt = app.config.realtime;
     const frameClock = new FrameClock(app.clock, {
       onError: (err) => app.logger.error({ err: (err as Error).message }, 'frame tick listener failed'),
@@ -424,9 +429,10 @@ export class Daemon {
         down: (ms) => metrics.realtimeAddedLatency('down', ms),
       },
       reconnected: () => metrics.realtimeReconnect(),
-      startRecording: recordingStarter(app, app.sodium, app.logger.child({ component: 'recording' })),
+      startRecording: recordingStarter(app, app.sodium, app.logger.child({ component: 'recording' }), writes),
       recordingAnnouncement: (accountId, agentId) => app.store.agents.announcement(accountId, agentId),
       storeTranscript: (accountId, callId, turns) => writes.storeTranscript(accountId, callId, turns),
+      kb,
       audit: (accountId, action, details) =>
         writes.audit({
           at: new Date(app.clock.now()).toISOString(),
@@ -436,6 +442,49 @@ export class Daemon {
           target: String(details['callId'] ?? ''),
           details,
         }),
+    };
+  }
+
+  /**
+   * Knowledge bases on calls: an agent linked to bases gets a KbLookup of its own per call
+   * (kb_search), searching only the call's account through its own key.
+   */
+  private async kbDeps(app: App): Promise<NonNullable<RealtimeCallDeps['kb']>> {
+    // Loaded here, not at the top: `kalem` commands that never serve should not load the kb stack.
+    const { openKnowledge } = await import('./knowledge.js');
+    // sqlite-vec scans an account's vectors synchronously: on a call that runs in a worker thread.
+    const worker = new SqliteVecWorker(app.config.store.path, app.config.store.busy_timeout_ms, app.config.kb.sqlite_vec_prefilter);
+    worker.warm();
+    const knowledge = openKnowledge(app, { sqliteVecSearcher: (q) => worker.search(q) });
+    this.knowledge = {
+      knowledge: knowledge.knowledge,
+      close: async () => {
+        await worker.close();
+        await knowledge.close();
+      },
+    };
+    const kb = app.config.kb;
+    return {
+      lookupFor: (accountId, agentId, log) => {
+        let bases;
+        try {
+          bases = knowledge.knowledge.basesOfAgent(accountId, agentId);
+        } catch (err) {
+          log.error({ err: (err as Error).message }, 'knowledge bases of the agent could not be read: no kb_search on this call');
+          return undefined;
+        }
+        if (bases.length === 0) return undefined;
+        return new KbLookup({
+          search: (a, b, q, o) => knowledge.knowledge.search(a, b, q, o),
+          accountId,
+          bases,
+          k: kb.search_k,
+          minScore: kb.search_min_score,
+          timeoutMs: kb.search_timeout_ms,
+          clock: app.clock,
+          log,
+        });
+      },
     };
   }
 
@@ -474,6 +523,7 @@ export class Daemon {
       this.frameClock?.close();
       await this.api?.close();
       this.tokens?.close();
+      await this.knowledge?.close();
       app.close();
       log.info('kalem stopped');
     })();

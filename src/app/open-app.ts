@@ -56,6 +56,8 @@ export interface ProvisioningApp extends StoreApp {
   /** Recording files: erasure and `kalem calls recording` (decrypt, audited). */
   readonly recordings: RecordingService;
   readonly sodium: Sodium;
+  /** Who the audit rows of this process name (config audit.actor, else cli:<unix user>). */
+  readonly actor: string;
 }
 
 export const MASTER_CHECK_META = 'master_key_check';
@@ -111,7 +113,7 @@ export async function openProvisioning(opts: AppOptions = {}): Promise<Provision
   const actor = configured.config.audit.actor ?? `cli:${safeUser()}`;
   const provisioning = new ProvisioningService(app.store, keyring, app.clock, actor);
   const callRecords = new CallRecordsService(app.store, keyring, app.clock, actor);
-  const partial = { ...app, keyring, provisioning, callRecords, sodium };
+  const partial = { ...app, keyring, provisioning, callRecords, sodium, actor };
   // Commands unlink erased recording files at once (the daemon's own sweeper unlinks asynchronously).
   const recordings = recordingService(partial, sodium, actor, true);
   const erasure = new ErasureService(app.store, keyring, app.clock, actor, recordings);

@@ -10,6 +10,12 @@ import type { Sodium } from '../crypto/sodium.js';
 import { createCodec } from '../media/codecs/create-codec.js';
 import { RecordingService } from '../privacy/recording-service.js';
 import type { ProvisioningApp } from './open-app.js';
+import type { TenantStore } from '../tenancy/ports.js';
+
+/** The call path's write queue (app/call-path-store.ts), as recordings use it. */
+export interface QueuedWrites {
+  write(label: string, run: (store: TenantStore) => void): void;
+}
 
 /** Recordings live beside the database: `<dir of store.path>/recordings/<account>/<call>.krec`. */
 export function recordingsDir(storePath: string): string {
@@ -24,7 +30,9 @@ const OPUS_RECORDING_RATE = 16_000;
  * call_recordings row, a new file (mode 0600, opened with O_EXCL), a secretstream under the key,
  * two decoders. Anything that fails here means no recording, logged; never a failed call.
  */
-export function recordingStarter(app: ProvisioningApp, sodium: Sodium, log: Logger): CallRecordingStarter {
+export function recordingStarter(app: ProvisioningApp, sodium: Sodium, log: Logger, writes?: QueuedWrites): CallRecordingStarter {
+  // The row goes through the call path's write queue (behind the call's CDR insert) when there is one.
+  const write = (label: string, run: (store: TenantStore) => void): void => (writes ? writes.write(label, run) : run(app.store));
   const dir = recordingsDir(app.config.store.path);
   return async ({ accountId, callId, codec }) => {
     const file = `${accountId}/${callId}.krec`;
@@ -43,7 +51,8 @@ export function recordingStarter(app: ProvisioningApp, sodium: Sodium, log: Logg
       const wrappedAccountKey = app.store.accounts.wrappedKey(accountId);
       if (!wrappedAccountKey) throw new Error('account has no key');
       dataKey = app.keyring.newDataKey(accountId, wrappedAccountKey, callId, 'recording');
-      app.store.recordings.insert({ accountId, callId, wrappedKey: dataKey.wrapped, file, createdAt: new Date(app.clock.now()).toISOString() });
+      const row = { accountId, callId, wrappedKey: dataKey.wrapped, file, createdAt: new Date(app.clock.now()).toISOString() };
+      write(`recording.insert ${callId}`, (store) => store.recordings.insert(row));
       const cipher = openPushStream(sodium, dataKey.key, objectAd(accountId, callId, 'recording'));
       const opus = { sampleRate: OPUS_RECORDING_RATE };
       const callerCodec = createCodec(codec.name, opus);
@@ -68,7 +77,7 @@ export function recordingStarter(app: ProvisioningApp, sodium: Sodium, log: Logg
         },
         onEnd: (s) => {
           try {
-            app.store.recordings.finish(accountId, callId, s.status === 'failed' ? 'failed' : 'complete', s.failure, s.bytes);
+            write(`recording.finish ${callId}`, (store) => store.recordings.finish(accountId, callId, s.status === 'failed' ? 'failed' : 'complete', s.failure, s.bytes));
           } catch (err) {
             log.error({ callId, err: (err as Error).message }, 'recording row not updated');
           }

@@ -15,7 +15,13 @@ export function buildSipEngine(
   isRecentlyAuthenticated: (address: string) => boolean = () => false,
 ): SipEngine {
   const sip = config.sip;
-  if (sip.engine === 'drachtio') return new DrachtioEngine(drachtioOptionsFromConfig(sip, log));
+  if (sip.engine === 'drachtio') {
+    return new DrachtioEngine({
+      ...drachtioOptionsFromConfig(sip, log),
+      clock,
+      gate: buildRequestGate(config, clock, log, isTrustedSource, isRecentlyAuthenticated),
+    });
+  }
   return new EmbeddedSipEngine({
     listenAddress: sip.listen_address,
     publicAddress: sip.public_address,

@@ -25,6 +25,7 @@ import type { ReconnectPolicy } from '../realtime/reconnect-policy.js';
 import { isRealtimeError } from '../realtime/realtime-error.js';
 import type { TranscriptTurn } from '../tenancy/model.js';
 import type { RecordingWriter } from './recording-writer.js';
+import type { KbLookup } from '../tools/kb-search.js';
 
 /** What realtime agents need beyond the echo's media (absent: realtime agents get 480). */
 export interface RealtimeCallDeps {
@@ -56,6 +57,8 @@ export interface RealtimeCallDeps {
   readonly startRecording?: CallRecordingStarter;
   /** The agent's recording announcement (24 kHz PCM16), played before it speaks on recorded calls. */
   readonly recordingAnnouncement?: (accountId: string, agentId: string) => Int16Array | undefined;
+  /** The knowledge-base lookup of a call to this agent (undefined: the agent has no bases). */
+  readonly kb?: { lookupFor(accountId: string, agentId: string, log: Logger): KbLookup | undefined };
 }
 
 /** Starts one call's recording, or says why it could not (the call goes on without it). */
@@ -114,6 +117,8 @@ export class CallSession {
   private announcement: Int16Array | undefined;
   /** Why a recording the agent asked for did not start (for the CDR). */
   private recordingFailure: string | null = null;
+  /** Owned by the call: its lookups in flight are aborted when the call ends. */
+  private kb: KbLookup | undefined;
   private maxTimer: TimerHandle | undefined;
   private mediaWatch: TimerHandle | undefined;
   /** A more precise CDR end reason than the SIP one (media-timeout, max-duration). */
@@ -229,6 +234,8 @@ export class CallSession {
       });
     }
     await this.call.answer(sdp);
+    // A CANCEL may cross the 200 OK (drachtio engine): the call ended, nothing more to start.
+    if (this.ended) return;
     this.answeredAt = this.deps.clock.now();
     this.tracker.answered();
     this.maxTimer = this.deps.clock.setTimer(agent.maxCallSeconds * 1000, () => {
@@ -255,6 +262,7 @@ export class CallSession {
       this.endCause ??= cause;
       void this.call.hangup().catch(() => undefined);
     };
+    this.kb = realtime.kb?.lookupFor(account.id, agent.id, log);
     const tools = new CallTools({
       clock: this.deps.clock,
       log,
@@ -265,6 +273,7 @@ export class CallSession {
       openWebhookSecret: () => realtime.openSecret(account.id, 'webhook'),
       wipe: realtime.wipe,
       webhook: realtime.webhook,
+      ...(this.kb ? { kb: this.kb } : {}),
     });
     // A tool that throws (its contract is to resolve with an output) is a bug: this call ends.
     const guardedTools: RealtimeBridgeDeps['tools'] = {
@@ -525,6 +534,7 @@ export class CallSession {
     // "everything closed" waits for both.
     const recordingClosed = this.recording?.close().catch((err: Error) => this.log.warn({ err: err.message }, 'recording close failed'));
     void Promise.all([this.scope.close(), recordingClosed]).then(() => this.closedAllResolve());
+    this.kb?.close();
     this.releaseMedia();
     this.deps.registry.remove(this.id);
     if (stats) this.mediaMetrics.report(stats);

@@ -5,6 +5,8 @@
  * - transfer_call: SIP REFER to the agent's transfer target; the NOTIFY (sipfrag) outcome is
  *   awaited. Success ends our leg; failure goes back to the model, which carries on.
  * - send_dtmf: RFC 4733 key presses in the audio's place (IVR navigation).
+ * - kb_search: the account's knowledge bases linked to the agent (tools/kb-search.ts; a KbLookup
+ *   owned by the call); the filler covers a slow search like a slow webhook.
  * - the account's webhooks: a signed HTTPS POST (tools/webhook-client.ts); while it takes
  *   longer than `fillerAfterMs`, the caller hears the filler ticks rather than dead air.
  *
@@ -15,8 +17,10 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { fillerTicks } from '../media/prompts.js';
 import type { ToolCall } from '../realtime/realtime-client.js';
+import type { RealtimeFunctionTool } from 'openai/resources/realtime/realtime';
 import { END_CALL_TOOL, SEND_DTMF_TOOL, TRANSFER_CALL_TOOL } from '../realtime/session-config.js';
 import type { ReferProgress } from '../sip/sip-engine.js';
+import { KB_SEARCH_TOOL, type KbLookup } from '../tools/kb-search.js';
 import { callWebhook } from '../tools/webhook-client.js';
 import { toModelOutput } from '../tools/webhook-error.js';
 import type { BridgeTools, RealtimeBridge } from './realtime-bridge.js';
@@ -42,12 +46,18 @@ export interface CallToolsDeps {
     readonly allowPrivateNetworks?: boolean;
     readonly ca?: string | Buffer;
   };
+  /** The call's knowledge-base lookup, when its agent is linked to bases (the call closes it). */
+  readonly kb?: KbLookup;
 }
 
 const json = (value: unknown): string => JSON.stringify(value);
 
 export class CallTools implements BridgeTools {
   constructor(private readonly deps: CallToolsDeps) {}
+
+  definitions(): RealtimeFunctionTool[] {
+    return this.deps.kb ? [this.deps.kb.definition] : [];
+  }
 
   respondsAfter(name: string): boolean {
     // After end_call the goodbye is already said; a new response would talk over the hang-up.
@@ -78,6 +88,13 @@ export class CallTools implements BridgeTools {
           return output;
         case SEND_DTMF_TOOL:
           ({ ok, note, output } = this.sendDtmf(bridge, args));
+          return output;
+        case KB_SEARCH_TOOL:
+          if (this.deps.kb === undefined) {
+            ({ ok, note, output } = { ok: false, note: 'no knowledge base', output: json({ error: 'there is no knowledge base for this line' }) });
+            return output;
+          }
+          ({ ok, note, output } = await this.withFiller(bridge, call, () => this.deps.kb!.run(args, call.signal)));
           return output;
         default:
           ({ ok, note, output } = await this.webhook(bridge, call, args));
@@ -134,27 +151,23 @@ export class CallTools implements BridgeTools {
       this.deps.log.warn({ tool: call.name }, 'webhook tool called but the account has no "webhook" secret');
       return { ok: false, note: 'no webhook secret', output: json({ error: 'this tool is not configured' }) };
     }
-    let filler: TimerHandle | null = null;
-    const playFiller = (): void => {
-      bridge.playPcm(fillerTicks(), `filler:${call.callId}`);
-      filler = this.deps.clock.setTimer(1000, playFiller);
-    };
-    filler = this.deps.clock.setTimer(this.deps.webhook.fillerAfterMs, playFiller);
     try {
-      const r = await callWebhook({
-        url: hook.url,
-        secret,
-        accountId: this.deps.accountId,
-        callId: this.deps.callId,
-        toolName: call.name,
-        toolCallId: call.callId,
-        arguments: args,
-        timeoutMs: this.deps.webhook.timeoutMs,
-        maxResponseBytes: this.deps.webhook.maxResponseBytes,
-        signal: call.signal,
-        ...(this.deps.webhook.allowPrivateNetworks ? { allowPrivateNetworks: true } : {}),
-        ...(this.deps.webhook.ca === undefined ? {} : { ca: this.deps.webhook.ca }),
-      });
+      const r = await this.withFiller(bridge, call, () =>
+        callWebhook({
+          url: hook.url,
+          secret,
+          accountId: this.deps.accountId,
+          callId: this.deps.callId,
+          toolName: call.name,
+          toolCallId: call.callId,
+          arguments: args,
+          timeoutMs: this.deps.webhook.timeoutMs,
+          maxResponseBytes: this.deps.webhook.maxResponseBytes,
+          signal: call.signal,
+          ...(this.deps.webhook.allowPrivateNetworks ? { allowPrivateNetworks: true } : {}),
+          ...(this.deps.webhook.ca === undefined ? {} : { ca: this.deps.webhook.ca }),
+        }),
+      );
       return { ok: true, note: `HTTP ${r.status}`, output: r.output };
     } catch (err) {
       const safe = typeof (err as { toJSON?: unknown }).toJSON === 'function' ? (err as { toJSON(): unknown }).toJSON() : { message: 'webhook failed' };
@@ -162,6 +175,23 @@ export class CallTools implements BridgeTools {
       return { ok: false, note: 'webhook failed', output: toModelOutput(err) };
     } finally {
       this.deps.wipe(secret);
+    }
+  }
+
+  /**
+   * Runs a slow tool with the filler: after `fillerAfterMs` the caller hears soft ticks (every
+   * second) instead of dead air, until the answer is here.
+   */
+  private async withFiller<T>(bridge: RealtimeBridge, call: ToolCall, fn: () => Promise<T>): Promise<T> {
+    let filler: TimerHandle | null = null;
+    const playFiller = (): void => {
+      bridge.playPcm(fillerTicks(), `filler:${call.callId}`);
+      filler = this.deps.clock.setTimer(1000, playFiller);
+    };
+    filler = this.deps.clock.setTimer(this.deps.webhook.fillerAfterMs, playFiller);
+    try {
+      return await fn();
+    } finally {
       (filler as TimerHandle | null)?.cancel();
       // The answer is here: ticks still queued would only delay the model's reply.
       bridge.stopPcm(`filler:${call.callId}`);

@@ -13,7 +13,7 @@
  * A dropped session is reconnected within the policy's budget and restored (instructions and the
  * conversation so far); if that fails, the caller hears the apology tone and the call ends.
  */
-import type { ConversationItem } from 'openai/resources/realtime/realtime';
+import type { ConversationItem, RealtimeFunctionTool } from 'openai/resources/realtime/realtime';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { DownlinkAudio, UplinkAudio, type ModelAudioFormat } from '../media/audio-path.js';
@@ -43,6 +43,8 @@ export interface BridgeTools {
   run(call: ToolCall, bridge: RealtimeBridge): Promise<string>;
   /** Whether the model should be asked to go on after this tool's output. */
   respondsAfter(name: string): boolean;
+  /** Function tools the call adds to the agent's own (kb_search). */
+  definitions?(): RealtimeFunctionTool[];
 }
 
 export interface RealtimeBridgeDeps {
@@ -138,7 +140,7 @@ export class RealtimeBridge {
   private readonly toolLog: BridgeSummary['toolCalls'] = [];
 
   constructor(private readonly deps: RealtimeBridgeDeps) {
-    this.sessionConfig = buildSessionConfig(deps.agent, { carrierCodec: deps.codec.toUpperCase() });
+    this.sessionConfig = buildSessionConfig(deps.agent, { carrierCodec: deps.codec.toUpperCase(), extraTools: deps.tools.definitions?.() ?? [] });
     const fmt = this.sessionConfig.audio?.input?.format?.type;
     this.audioFormat = fmt === 'audio/pcmu' ? 'pcmu' : fmt === 'audio/pcma' ? 'pcma' : 'pcm16';
     const q = deps.resamplerQuality === undefined ? {} : { resamplerQuality: deps.resamplerQuality };

@@ -138,11 +138,11 @@ export class RecordingWriter implements RtpTap {
     }
   }
 
-  /** A packet that left for the caller (the agent's voice, or a prompt). */
-  outbound(payloadType: number, payload: Uint8Array, sentMs: number): void {
+  /** A packet that left for the caller (the agent's voice, or a prompt), placed at its slot's due time. */
+  outbound(payloadType: number, payload: Uint8Array, dueMs: number): void {
     if (this.state !== 'recording' || payloadType !== this.o.payloadType) return;
     try {
-      this.place(this.right, this.left, this.o.decodeAgent(payload), sentMs);
+      this.place(this.right, this.left, this.o.decodeAgent(payload), dueMs);
     } catch (err) {
       this.fail(`agent audio could not be decoded: ${(err as Error).message}`);
     }

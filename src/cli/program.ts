@@ -7,6 +7,7 @@ import { callsCommand } from './commands/calls.js';
 import { configCommand } from './commands/config.js';
 import { doctorCommand } from './commands/doctor.js';
 import { dbCommand } from './commands/db.js';
+import { kbCommand } from './commands/kb.js';
 import { keysCommand } from './commands/keys.js';
 import { numberCommand } from './commands/number.js';
 import { secretCommand } from './commands/secret.js';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
     tokenCommand(),
     retentionCommand(),
     usageCommand(),
+    kbCommand(),
   ]) {
     program.addCommand(sub);
   }

@@ -32,5 +32,31 @@ export function crossFieldProblems(config: KalemConfig): string[] {
   if ((api.tls_cert_file === null) !== (api.tls_key_file === null)) {
     problems.push('api.tls_cert_file and api.tls_key_file are set together or not at all');
   }
+  problems.push(...kbProblems(config));
+  return problems;
+}
+
+/** [kb]: the account's OpenAI key travels to embeddings_base_url; Qdrant needs its URL. */
+function kbProblems(config: KalemConfig): string[] {
+  const problems: string[] = [];
+  const kb = config.kb;
+  try {
+    const u = new URL(kb.embeddings_base_url);
+    if (u.protocol !== 'https:' && !(u.protocol === 'http:' && LOOPBACK_HOSTS.has(u.hostname))) {
+      problems.push(`kb.embeddings_base_url: expected an https:// URL (http:// only to a loopback host), got ${u.protocol}//${u.hostname}`);
+    }
+  } catch {
+    problems.push(`kb.embeddings_base_url: ${JSON.stringify(kb.embeddings_base_url)} is not a URL`);
+  }
+  if (kb.backend === 'qdrant' && kb.qdrant_url === null) problems.push('kb.backend = "qdrant" needs kb.qdrant_url');
+  if (kb.qdrant_url !== null) {
+    try {
+      const u = new URL(kb.qdrant_url);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') problems.push(`kb.qdrant_url: expected http:// or https://, got ${u.protocol}//`);
+    } catch {
+      problems.push(`kb.qdrant_url: ${JSON.stringify(kb.qdrant_url)} is not a URL`);
+    }
+  }
+  if (kb.chunk_overlap_tokens >= kb.chunk_tokens) problems.push('kb.chunk_overlap_tokens must be smaller than kb.chunk_tokens');
   return problems;
 }

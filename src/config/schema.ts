@@ -1,4 +1,4 @@
-import { bool, int, oneOf, optStr, str, strList, type ConfigOf } from './schema-dsl.js';
+import { bool, int, num, oneOf, optStr, str, strList, type ConfigOf } from './schema-dsl.js';
 
 /**
  * The one config schema. Every key has a default suited to a production install under systemd;
@@ -73,6 +73,11 @@ export const CONFIG_SCHEMA = {
     drachtio_host: str('127.0.0.1', 'drachtio-server admin address (engine = "drachtio").'),
     drachtio_port: int(9022, 'drachtio-server admin port.', { min: 1, max: 65535 }),
     drachtio_secret_file: optStr('File holding the drachtio-server admin secret (mode 0600).'),
+    drachtio_watchdog_ms: int(
+      10_000,
+      'Every this many ms the drachtio engine pings drachtio-server over its link; no answer by the next ping and the link is dropped and reopened. 0 turns it off.',
+      { min: 0 },
+    ),
   },
   calls: {
     $doc: 'Call handling.',
@@ -168,6 +173,30 @@ export const CONFIG_SCHEMA = {
     ),
     webhook_filler_after_ms: int(1200, 'A webhook slower than this gets filler ticks for the caller instead of dead air.', { min: 0, max: 60_000 }),
     dtmf_collect_ms: int(1500, 'Keys pressed within this gap go to the model as one turn ("#" sends at once).', { min: 100, max: 10_000 }),
+  },
+  kb: {
+    $doc:
+      "Knowledge bases: each account's documents, chunked, embedded with the account's own OpenAI key (secret \"openai\"), searched by its agents' kb_search tool. " +
+      'Chunk text is sealed in the database under the account key; the vector store holds only vectors and ids, one collection per account.',
+    backend: oneOf(['sqlite-vec', 'qdrant'] as const, 'sqlite-vec', 'Where new accounts\' vectors go: sqlite-vec (a table per account inside the database) or qdrant (a collection per account). `kalem kb migrate` moves an account.'),
+    sqlite_vec_prefilter: oneOf(['binary', 'none'] as const, 'binary', 'sqlite-vec searches: "binary" scans 1-bit copies of the vectors first and scores the best candidates exactly (about 4 times faster, may rarely miss a close chunk); "none" scores every vector exactly.'),
+    qdrant_url: optStr('Qdrant REST URL, e.g. "http://127.0.0.1:6333" (needed when any account uses qdrant).'),
+    qdrant_api_key_file: optStr('File holding the Qdrant API key (mode 0600); unset: no key is sent.'),
+    qdrant_timeout_ms: int(10_000, 'Deadline of one Qdrant request outside calls.', { min: 100, max: 600_000 }),
+    embeddings_base_url: str('https://api.openai.com/v1', 'OpenAI API base URL for embeddings (the account\'s own key is sent to it).'),
+    embedding_model: str('text-embedding-3-small', 'Embedding model of new accounts\' bases (an account keeps the model its vectors were made with).'),
+    embedding_batch: int(64, 'Chunks embedded per request.', { min: 1, max: 2048 }),
+    embedding_retries: int(4, 'Retries of an embeddings request answered 429 or 5xx (exponential backoff, Retry-After honoured).', { min: 0, max: 10 }),
+    embedding_timeout_ms: int(30_000, 'Deadline of one embeddings request while ingesting.', { min: 100, max: 600_000 }),
+    chunk_tokens: int(350, 'Most tokens in a chunk (cl100k_base, the embedding model\'s tokenizer).', { min: 32, max: 8000 }),
+    chunk_overlap_tokens: int(50, 'Tokens of the end of a chunk repeated at the start of the next one in the same section.', { min: 0, max: 2000 }),
+    max_document_bytes: int(20 * 1024 * 1024, 'Largest file `kalem kb add` reads.', { min: 1024 }),
+    search_k: int(4, 'Chunks kb_search gives the model.', { min: 1, max: 50 }),
+    search_min_score: num(0.25, 'Chunks with a cosine similarity below this are not given to the model.', { min: -1, max: 1 }),
+    search_timeout_ms: int(3000, 'Latency budget of one kb_search on a call (embedding the question and the vector search); past it the model is told the lookup failed. The webhook filler covers the wait.', {
+      min: 100,
+      max: 60_000,
+    }),
   },
 } as const;
 

@@ -104,6 +104,11 @@ export const ERRORS = {
   KALEM_ERR_BODY_TOO_LARGE: { kind: 'usage', message: '%s' },
   KALEM_ERR_INTERNAL: { kind: 'failure', message: 'internal error; the daemon log has the details (request %s)' },
   KALEM_ERR_UNKNOWN_TOKEN: { kind: 'failure', message: 'no active API token %s; list them with `kalem token list`' },
+  KALEM_ERR_UNKNOWN_KB: { kind: 'failure', message: 'no knowledge base %s in account %s; list them with `kalem kb list`' },
+  KALEM_ERR_UNKNOWN_KB_DOCUMENT: { kind: 'failure', message: 'no document %s in knowledge base %s; list them with `kalem kb docs`' },
+  KALEM_ERR_KB_FORMAT: { kind: 'usage', message: '%s' },
+  KALEM_ERR_KB_EMBEDDINGS: { kind: 'failure', message: '%s' },
+  KALEM_ERR_KB_VECTOR_STORE: { kind: 'failure', message: '%s' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

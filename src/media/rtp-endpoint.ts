@@ -74,7 +74,7 @@ export interface RtpEndpointSink {
  */
 export interface RtpTap {
   inbound(frame: InboundFrame): void;
-  outbound(payloadType: number, payload: Uint8Array, sentMs: number): void;
+  outbound(payloadType: number, payload: Uint8Array, dueMs: number): void;
 }
 
 export interface RtpEndpointOptions {
@@ -294,7 +294,8 @@ export class RtpEndpoint {
       this.socket.send(writeRtp(p), target.port, target.address);
       this.counters.sent++;
       this.sink?.onSent?.(p, nowMs);
-      this.tap?.outbound(p.payloadType, p.payload, nowMs);
+      // The slot's due time, not the (possibly late) tick: a catch-up burst keeps its spacing.
+      this.tap?.outbound(p.payloadType, p.payload, p.dueMs);
     }
     const reorder = this.reorder!;
     const concealed = reorder.takeOverdue(nowMs);

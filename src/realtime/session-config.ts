@@ -22,7 +22,9 @@ import type { Agent, TurnDetection } from '../tenancy/model.js';
 export const END_CALL_TOOL = 'end_call';
 export const TRANSFER_CALL_TOOL = 'transfer_call';
 export const SEND_DTMF_TOOL = 'send_dtmf';
-export const BUILTIN_TOOLS: ReadonlySet<string> = new Set([END_CALL_TOOL, TRANSFER_CALL_TOOL, SEND_DTMF_TOOL]);
+/** kb_search is built by tools/kb-search.ts (an extra tool of the call); its name is reserved here all the same. */
+export const KB_SEARCH_TOOL_NAME = 'kb_search';
+export const BUILTIN_TOOLS: ReadonlySet<string> = new Set([END_CALL_TOOL, TRANSFER_CALL_TOOL, SEND_DTMF_TOOL, KB_SEARCH_TOOL_NAME]);
 
 /** OpenAI's rule for function names. */
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -48,6 +50,8 @@ export interface SessionConfigOptions {
   readonly transcription?: AudioTranscription | null;
   /** Whether the model gets the send_dtmf tool (IVR navigation). Default true. */
   readonly sendDtmf?: boolean;
+  /** Tools the call adds beyond the agent's own (kb_search when the agent has knowledge bases). */
+  readonly extraTools?: readonly RealtimeFunctionTool[];
 }
 
 export const DEFAULT_TRANSCRIPTION: AudioTranscription = { model: 'gpt-4o-mini-transcribe' };
@@ -86,7 +90,7 @@ export function turnDetectionConfig(td: TurnDetection): RealtimeAudioInputTurnDe
 }
 
 /** The function tools this agent offers the model, built-ins first. */
-export function toolsFor(agent: Pick<Agent, 'tools'>, sendDtmf = true): RealtimeFunctionTool[] {
+export function toolsFor(agent: Pick<Agent, 'tools'>, sendDtmf = true, extra: readonly RealtimeFunctionTool[] = []): RealtimeFunctionTool[] {
   const tools: RealtimeFunctionTool[] = [];
   if (agent.tools.endCall) {
     tools.push({
@@ -129,6 +133,7 @@ export function toolsFor(agent: Pick<Agent, 'tools'>, sendDtmf = true): Realtime
       },
     });
   }
+  tools.push(...extra);
   const seen = new Set(tools.map((t) => t.name));
   for (const hook of agent.tools.webhooks) {
     if (!TOOL_NAME.test(hook.name)) throw new TypeError(`webhook tool name ${JSON.stringify(hook.name)} must match ${TOOL_NAME}`);
@@ -143,7 +148,7 @@ export function toolsFor(agent: Pick<Agent, 'tools'>, sendDtmf = true): Realtime
 export function buildSessionConfig(agent: Agent, options: SessionConfigOptions = {}): RealtimeSessionConfig {
   const format = audioFormatFor(agent, options.carrierCodec ?? null);
   const transcription = options.transcription === undefined ? (agent.storeTranscripts ? DEFAULT_TRANSCRIPTION : null) : options.transcription;
-  const tools = toolsFor(agent, options.sendDtmf ?? true);
+  const tools = toolsFor(agent, options.sendDtmf ?? true, options.extraTools ?? []);
   const session: RealtimeSessionConfig = {
     type: 'realtime',
     model: agent.model,

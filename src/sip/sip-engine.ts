@@ -123,6 +123,11 @@ export type SipEngineEvents = {
   call: [call: IncomingCall];
   /** Listener or connection problems worth logging; never a per-packet event. */
   warning: [message: string];
+  /**
+   * A request refused because the engine could not answer it faithfully (drachtio: headers not
+   * UTF-8, or too large to echo through drachtio-server). Counted as a metric.
+   */
+  uncarriable: [problem: 'not-utf8' | 'too-large'];
 };
 
 export interface SipEngine extends TypedEmitter<SipEngineEvents> {
@@ -137,4 +142,6 @@ export interface SipEngine extends TypedEmitter<SipEngineEvents> {
   reloadTls(): Promise<void>;
   /** Where the engine actually listens (ports chosen by the OS when configured as 0). */
   listening(): ReadonlyArray<{ transport: SipTransport; address: string; port: number }>;
+  /** The live state of signalling for /healthz, when the engine knows more than its listeners (drachtio's link). */
+  health?(): { ok: boolean; detail: string };
 }

@@ -269,6 +269,79 @@ CREATE INDEX call_transcripts_created ON call_transcripts(account_id, created_at
     },
   },
   {
+    version: 5,
+    name: 'knowledge_bases',
+    sql: `
+-- Knowledge bases (src/kb). Every row carries its account id, and composite foreign keys tie a
+-- document to a base of the same account, a chunk to a document of the same account and an agent
+-- link to an agent and a base of the same account. Deleting an account, a base or a document
+-- cascades to what it owns here; its vectors (outside these tables) are removed by the service.
+
+-- Where an account's vectors live and what made them: one collection per account (a vec0 table or
+-- a Qdrant collection), one embedding model and dimension for all of the account's bases.
+CREATE TABLE kb_collections (
+  account_id  TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+  backend     TEXT NOT NULL CHECK (backend IN ('sqlite-vec', 'qdrant')),
+  model       TEXT NOT NULL,
+  dimension   INTEGER NOT NULL CHECK (dimension > 0),
+  created_at  TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE kb_bases (
+  id          TEXT PRIMARY KEY,
+  account_id  TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name        TEXT NOT NULL,
+  created_at  TEXT NOT NULL,
+  UNIQUE (account_id, name),
+  UNIQUE (account_id, id)
+) STRICT;
+
+-- A document is 'pending' while its vectors are being written, 'active' once searchable; a changed
+-- document's new version becomes active and the old one is deleted in one transaction.
+-- content_hash_sealed: the SHA-256 of the extracted text, sealed (a clear hash would let anyone
+-- holding the file confirm a guessed document).
+CREATE TABLE kb_documents (
+  id                   TEXT PRIMARY KEY,
+  account_id           TEXT NOT NULL,
+  base_id              TEXT NOT NULL,
+  name                 TEXT NOT NULL,
+  format               TEXT NOT NULL,
+  state                TEXT NOT NULL CHECK (state IN ('pending', 'active')),
+  content_hash_sealed  BLOB NOT NULL,
+  bytes                INTEGER NOT NULL,
+  chunks               INTEGER NOT NULL,
+  tokens               INTEGER NOT NULL,
+  created_at           TEXT NOT NULL,
+  UNIQUE (account_id, id),
+  FOREIGN KEY (account_id, base_id) REFERENCES kb_bases(account_id, id) ON DELETE CASCADE
+) STRICT;
+CREATE INDEX kb_documents_base ON kb_documents(account_id, base_id, name);
+
+-- Chunk text sealed under the account key (AD = account, "kb-chunk:<document>:<seq>"). The
+-- integer id is the vector's id in the account's collection.
+CREATE TABLE kb_chunks (
+  id           INTEGER PRIMARY KEY,
+  account_id   TEXT NOT NULL,
+  document_id  TEXT NOT NULL,
+  seq          INTEGER NOT NULL,
+  tokens       INTEGER NOT NULL,
+  sealed       BLOB NOT NULL,
+  UNIQUE (document_id, seq),
+  FOREIGN KEY (account_id, document_id) REFERENCES kb_documents(account_id, id) ON DELETE CASCADE
+) STRICT;
+CREATE INDEX kb_chunks_account ON kb_chunks(account_id, id);
+
+CREATE TABLE agent_knowledge_bases (
+  account_id  TEXT NOT NULL,
+  agent_id    TEXT NOT NULL,
+  base_id     TEXT NOT NULL,
+  PRIMARY KEY (account_id, agent_id, base_id),
+  FOREIGN KEY (account_id, agent_id) REFERENCES agents(account_id, id) ON DELETE CASCADE,
+  FOREIGN KEY (account_id, base_id) REFERENCES kb_bases(account_id, id) ON DELETE CASCADE
+) STRICT;
+`,
+  },
+  {
     version: 6,
     name: 'api_tokens',
     sql: `

@@ -1,11 +1,18 @@
 /**
- * SIP call-rate benchmark of the embedded engine (issue 3, "Performance"): SIPp places
+ * SIP call-rate benchmark (issue 3, "Performance"; issue 15 for drachtio): SIPp places
  * signalling-only calls (INVITE → 200 → ACK → BYE → 200, no RTP) to the echo agent at increasing
  * call rates until a step has failed calls or falls short of its rate. A program, not a test:
  *
  *   npx tsc -p tsconfig.json && node dist/test/bench/sip-call-rate.js [--step-seconds 60]
  *     [--rates 50,100,150] | [--start-rate 50 --rate-step 50 --max-rate 1000]
  *     [--limit N] [--settle-seconds 3] [--keep] [--daemon-node-args "--cpu-prof --cpu-prof-dir=DIR"]
+ *     [--engine embedded|drachtio] [--gateways N]
+ *
+ * `--engine drachtio` (needs DRACHTIO_BIN, a drachtio-server binary) starts a real drachtio-server
+ * on loopback (test/helpers/drachtio.ts) and `--gateways N` daemons attached to it, sharing one
+ * database; SIPp calls drachtio-server, which spreads the INVITEs over the daemons. The daemon
+ * columns then add up every daemon; drachtio-server's own CPU has a column of its own. Each
+ * daemon's /healthz is on (to know it is attached) at the price of prom-client's idle timer.
  *
  * The daemon runs as a separate process (`node dist/src/main.js --config <tmp> serve`) so that its
  * CPU time and RSS can be read from /proc/<pid>/stat and /proc/<pid>/status without SIPp or this
@@ -29,6 +36,7 @@ import { openProvisioning } from '../../src/app/open-app.js';
 import { freePort } from '../helpers/ports.js';
 import { SCENARIOS } from '../helpers/sipp.js';
 import { cpuMs, lastStats, loadAvg1, statusKb, stopProcess, waitForSip, benchGatewayFiles, type BenchGateway } from './bench-process.js';
+import { DrachtioServer } from '../helpers/drachtio.js';
 
 const NUMBER = '+14155550100';
 const SCENARIO = join(SCENARIOS, 'bench-uac-invite-bye.xml');
@@ -56,6 +64,9 @@ interface Options {
   keep: boolean;
   /** Extra node options for the daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
   daemonNodeArgs: string[];
+  engine: 'embedded' | 'drachtio';
+  /** Daemons attached to drachtio-server (drachtio engine only). */
+  gateways: number;
 }
 
 function positiveInt(name: string, value: string | undefined, min = 1): number {
@@ -66,7 +77,7 @@ function positiveInt(name: string, value: string | undefined, min = 1): number {
 }
 
 function parseOptions(argv: string[]): Options {
-  const o = { stepSeconds: 60, limit: 0, settleSeconds: 3, keep: false, daemonNodeArgs: [] as string[] };
+  const o = { stepSeconds: 60, limit: 0, settleSeconds: 3, keep: false, daemonNodeArgs: [] as string[], engine: 'embedded' as 'embedded' | 'drachtio', gateways: 1 };
   let explicit: number[] | undefined;
   let start = 50;
   let step = 50;
@@ -84,6 +95,13 @@ function parseOptions(argv: string[]): Options {
       case '--rates': explicit = (next() ?? '').split(',').map((r) => positiveInt(a, r.trim())); break;
       case '--keep': o.keep = true; break;
       case '--daemon-node-args': o.daemonNodeArgs = (next() ?? '').split(' ').filter(Boolean); break;
+      case '--engine': {
+        const e = next();
+        if (e !== 'embedded' && e !== 'drachtio') throw new TypeError(`--engine is embedded or drachtio, not ${String(e)}`);
+        o.engine = e;
+        break;
+      }
+      case '--gateways': o.gateways = positiveInt(a, next()); break;
       case '--help':
         process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0] + '*/\n');
         process.exit(0);
@@ -94,6 +112,7 @@ function parseOptions(argv: string[]): Options {
   const rates = explicit ?? [];
   if (!explicit) for (let r = start; r <= max && rates.length < MAX_STEPS; r += step) rates.push(r);
   if (rates.length === 0 || rates.length > MAX_STEPS) throw new TypeError(`between 1 and ${MAX_STEPS} rates, got ${rates.length}`);
+  if (o.gateways > 1 && o.engine !== 'drachtio') throw new TypeError('--gateways needs --engine drachtio (only drachtio-server spreads calls over daemons)');
   return { ...o, rates };
 }
 
@@ -139,6 +158,59 @@ function socketDrops(port: number): number | undefined {
 
 type Gateway = BenchGateway;
 
+/** With --engine drachtio: the drachtio-server, the daemons beside the first, and each daemon's API port. */
+const fleet: { drachtio?: DrachtioServer; others: Gateway[]; apiPorts: Map<string, number> } = { others: [], apiPorts: new Map() };
+
+/**
+ * The drachtio engine's daemons: config `kalem-<i>.toml` each (own media range and API port), one
+ * database and master key, SIP owned by drachtio-server.
+ */
+async function setUpDrachtioGateways(n: number): Promise<Array<Omit<Gateway, 'child' | 'pid'>>> {
+  const drachtio = await DrachtioServer.start({ tls: false });
+  fleet.drachtio = drachtio;
+  const { dir, dbPath, baseToml } = benchGatewayFiles('kalem-bench-');
+  const out: Array<Omit<Gateway, 'child' | 'pid'>> = [];
+  for (let i = 0; i < n; i++) {
+    const configPath = join(dir, i === 0 ? 'kalem.toml' : `kalem-${i}.toml`);
+    const apiPort = await freePort();
+    fleet.apiPorts.set(configPath, apiPort);
+    writeFileSync(
+      configPath,
+      `${baseToml}[daemon]
+max_calls = 2000
+drain_timeout_ms = 2000
+[sip]
+${drachtio.gatewaySipConfig()}
+rate_limit_requests = 100000000
+[media]
+address = "127.0.0.1"
+port_min = ${40000 + i * 5000}
+port_max = ${44999 + i * 5000}
+[api]
+port = ${apiPort}
+[rtpengine]
+mode = "off"
+`,
+    );
+    out.push({ dir, logPath: join(dir, `daemon-${i}.log`), dbPath, sipPort: drachtio.sipPort, configPath } as Omit<Gateway, 'child' | 'pid'>);
+  }
+  await provision(join(dir, 'kalem.toml'));
+  return out;
+}
+
+async function provision(configPath: string): Promise<void> {
+  const app = await openProvisioning({ configPath, logDestination: { write: (s: string) => process.stderr.write(s) } });
+  try {
+    const p = app.provisioning;
+    p.createAccount({ name: 'bench' });
+    p.createAgent('bench', { name: 'echo', kind: 'echo' });
+    p.addTrunk('bench', { name: 'loopback', cidrs: ['127.0.0.1/32'] });
+    p.addNumbers('bench', 'echo', [NUMBER]);
+  } finally {
+    app.close();
+  }
+}
+
 async function setUpGateway(): Promise<Omit<Gateway, 'child' | 'pid'>> {
   const { dir, configPath, dbPath, baseToml } = benchGatewayFiles('kalem-bench-');
   const sipPort = await freePort();
@@ -165,31 +237,47 @@ port = -1
 mode = "off"
 `,
   );
-  const app = await openProvisioning({ configPath, logDestination: { write: (s: string) => process.stderr.write(s) } });
-  try {
-    const p = app.provisioning;
-    p.createAccount({ name: 'bench' });
-    p.createAgent('bench', { name: 'echo', kind: 'echo' });
-    p.addTrunk('bench', { name: 'loopback', cidrs: ['127.0.0.1/32'] });
-    p.addNumbers('bench', 'echo', [NUMBER]);
-  } finally {
-    app.close();
-  }
+  await provision(configPath);
   return { dir, logPath: join(dir, 'daemon.log'), dbPath, sipPort };
 }
 
 
 async function startGateway(g: Omit<Gateway, 'child' | 'pid'>, nodeArgs: string[]): Promise<Gateway> {
   const log = openSync(g.logPath, 'a');
-  const child = spawn(process.execPath, [...nodeArgs, MAIN, '--config', join(g.dir, 'kalem.toml'), 'serve'], {
+  const configPath = (g as { configPath?: string }).configPath ?? join(g.dir, 'kalem.toml');
+  const child = spawn(process.execPath, [...nodeArgs, MAIN, '--config', configPath, 'serve'], {
     stdio: ['ignore', log, log],
   });
   closeSync(log);
   if (child.pid === undefined) throw new Error('could not start the daemon');
   const gw = { ...g, child, pid: child.pid };
-  running.daemon = child;
-  await waitForSip(g.sipPort, child, NUMBER);
+  const apiPort = fleet.apiPorts.get(configPath);
+  if (apiPort === undefined) {
+    running.daemon = child;
+    await waitForSip(g.sipPort, child, NUMBER);
+  } else {
+    // Behind drachtio-server an OPTIONS may be answered by drachtio-server or another daemon:
+    // ask this daemon itself whether its link to drachtio-server is up.
+    if (running.daemon === undefined) running.daemon = child;
+    else fleet.others.push(gw);
+    await waitForHealthySip(apiPort, child);
+  }
   return gw;
+}
+
+/** Resolves once the daemon's /healthz reports its SIP side ok (bounded: 20 s). */
+async function waitForHealthySip(apiPort: number, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`daemon exited with code ${child.exitCode} before it was attached`);
+    try {
+      const body = (await (await fetch(`http://127.0.0.1:${apiPort}/healthz`)).json()) as { checks?: { sip?: { ok?: boolean } } };
+      if (body.checks?.sip?.ok === true) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('daemon did not report its drachtio-server link within 20 s');
 }
 
 
@@ -250,6 +338,8 @@ interface StepResult {
   maxMs: number | undefined;
   wallS: number;
   daemonCpuMsPerS: number;
+  /** drachtio-server's own CPU (drachtio engine only). */
+  drachtioCpuMsPerS: number | undefined;
   sippCpuPct: number | undefined;
   daemonMaxRssKb: number;
   load1: number;
@@ -287,7 +377,12 @@ async function runStep(gw: Gateway, rate: number, o: Options, sippPort: number):
     '-nostdin',
     `127.0.0.1:${gw.sipPort}`,
   ];
-  const cpu0 = cpuMs(gw.pid) ?? 0;
+  const daemons = [gw, ...fleet.others];
+  const cpuAll = (): number => daemons.reduce((sum, d) => sum + (cpuMs(d.pid) ?? 0), 0);
+  const rssMax = (): number => Math.max(...daemons.map((d) => statusKb(d.pid, 'VmRSS') ?? 0));
+  const drachtioPid = fleet.drachtio?.pid;
+  const dcpu0 = drachtioPid === undefined ? undefined : cpuMs(drachtioPid);
+  const cpu0 = cpuAll();
   const drops0 = udpRcvbufErrors();
   const socketDrops0 = socketDrops(gw.sipPort);
   const t0 = performance.now();
@@ -295,12 +390,12 @@ async function runStep(gw: Gateway, rate: number, o: Options, sippPort: number):
   const sipp = spawn('timeout', args, { cwd: dir, stdio: ['ignore', out, out] });
   closeSync(out);
   running.sipp = sipp;
-  let maxRss = statusKb(gw.pid, 'VmRSS') ?? 0;
+  let maxRss = rssMax();
   let sippPid: number | undefined;
   let sippCpu: number | undefined;
   let sippCpuAt = t0;
   const sampler = setInterval(() => {
-    maxRss = Math.max(maxRss, statusKb(gw.pid, 'VmRSS') ?? 0);
+    maxRss = Math.max(maxRss, rssMax());
     if (sippPid === undefined && sipp.pid !== undefined) sippPid = childPid(sipp.pid);
     const c = sippPid === undefined ? undefined : cpuMs(sippPid);
     if (c !== undefined) {
@@ -312,8 +407,9 @@ async function runStep(gw: Gateway, rate: number, o: Options, sippPort: number):
   clearInterval(sampler);
   running.sipp = undefined;
   const wallMs = performance.now() - t0;
-  const cpu1 = cpuMs(gw.pid) ?? cpu0;
-  maxRss = Math.max(maxRss, statusKb(gw.pid, 'VmRSS') ?? 0);
+  const cpu1 = cpuAll();
+  const dcpu1 = drachtioPid === undefined ? undefined : cpuMs(drachtioPid);
+  maxRss = Math.max(maxRss, rssMax());
   const udpDrops = udpRcvbufErrors() - drops0;
   const socketDrops1 = socketDrops(gw.sipPort);
   const daemonSocketDrops = socketDrops0 === undefined || socketDrops1 === undefined ? undefined : socketDrops1 - socketDrops0;
@@ -337,8 +433,12 @@ async function runStep(gw: Gateway, rate: number, o: Options, sippPort: number):
 
   // Let the last BYEs and CDR writes land before asking the database what is still open.
   await new Promise((r) => setTimeout(r, o.settleSeconds * 1000));
-  const problems = logProblems(gw.logPath, logOffset);
-  logOffset = problems.next;
+  const problems = { lines: [] as string[] };
+  for (const d of daemons) {
+    const p = logProblems(d.logPath, logOffsets.get(d.logPath) ?? 0);
+    logOffsets.set(d.logPath, p.next);
+    problems.lines.push(...p.lines);
+  }
   const errorsPath = join(dir, 'errors.log');
   return {
     rate,
@@ -353,6 +453,7 @@ async function runStep(gw: Gateway, rate: number, o: Options, sippPort: number):
     maxMs: rtts.at(-1),
     wallS: wallMs / 1000,
     daemonCpuMsPerS: (cpu1 - cpu0) / (wallMs / 1000),
+    drachtioCpuMsPerS: dcpu0 === undefined || dcpu1 === undefined ? undefined : (dcpu1 - dcpu0) / (wallMs / 1000),
     sippCpuPct: sippCpu === undefined ? undefined : (sippCpu / (sippCpuAt - t0)) * 100,
     daemonMaxRssKb: maxRss,
     load1: loadAvg1(),
@@ -365,7 +466,8 @@ async function runStep(gw: Gateway, rate: number, o: Options, sippPort: number):
   };
 }
 
-let logOffset = 0;
+/** How far each daemon's log has been read. */
+const logOffsets = new Map<string, number>();
 
 // ---------------------------------------------------------------------------------------------
 // Report
@@ -375,11 +477,11 @@ const f1 = (n: number | undefined): string => (n === undefined ? '–' : n.toFix
 
 function table(results: StepResult[]): string {
   const head =
-    '| attempted cps | calls attempted | completed | failed | achieved cps | SIPp retrans | UDP rcvbuf drops (all / daemon SIP socket) | gateway calls open after step | INVITE→200 p50 ms | p99 ms | max ms | daemon CPU ms/s | daemon CPU % of a core | daemon max RSS MB | SIPp CPU % of a core | load avg 1 min |';
-  const rule = `|${'---:|'.repeat(16)}`;
+    '| attempted cps | calls attempted | completed | failed | achieved cps | SIPp retrans | UDP rcvbuf drops (all / daemon SIP socket) | gateway calls open after step | INVITE→200 p50 ms | p99 ms | max ms | daemon CPU ms/s | daemon CPU % of a core | drachtio-server CPU % of a core | daemon max RSS MB | SIPp CPU % of a core | load avg 1 min |';
+  const rule = `|${'---:|'.repeat(17)}`;
   const rows = results.map(
     (r) =>
-      `| ${r.rate} | ${r.attempted} | ${r.successful} | ${r.failed} | ${f1(r.achievedCps)} | ${r.retransmissions} | ${r.udpDrops} / ${f0(r.daemonSocketDrops)} | ${r.cdrOpen} | ${f0(r.p50Ms)} | ${f0(r.p99Ms)} | ${f0(r.maxMs)} | ${f0(r.daemonCpuMsPerS)} | ${f0(r.daemonCpuMsPerS / 10)} | ${f0(r.daemonMaxRssKb / 1024)} | ${f0(r.sippCpuPct)} | ${r.load1.toFixed(2)} |`,
+      `| ${r.rate} | ${r.attempted} | ${r.successful} | ${r.failed} | ${f1(r.achievedCps)} | ${r.retransmissions} | ${r.udpDrops} / ${f0(r.daemonSocketDrops)} | ${r.cdrOpen} | ${f0(r.p50Ms)} | ${f0(r.p99Ms)} | ${f0(r.maxMs)} | ${f0(r.daemonCpuMsPerS)} | ${f0(r.daemonCpuMsPerS / 10)} | ${r.drachtioCpuMsPerS === undefined ? '–' : f0(r.drachtioCpuMsPerS / 10)} | ${f0(r.daemonMaxRssKb / 1024)} | ${f0(r.sippCpuPct)} | ${r.load1.toFixed(2)} |`,
   );
   return [head, rule, ...rows].join('\n');
 }
@@ -396,6 +498,9 @@ async function cleanUp(): Promise<void> {
   running.sipp = undefined;
   await stopProcess(running.daemon, DAEMON_STOP_GRACE_MS);
   running.daemon = undefined;
+  for (const d of fleet.others.splice(0)) await stopProcess(d.child, DAEMON_STOP_GRACE_MS);
+  await fleet.drachtio?.stop();
+  fleet.drachtio = undefined;
   if (running.tempDir) rmSync(running.tempDir, { recursive: true, force: true });
   running.tempDir = undefined;
 }
@@ -412,14 +517,18 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 
 async function main(): Promise<number> {
   const o = parseOptions(process.argv.slice(2));
-  const setUp = await setUpGateway();
+  const setUps = o.engine === 'drachtio' ? await setUpDrachtioGateways(o.gateways) : [await setUpGateway()];
+  const setUp = setUps[0]!;
   if (!o.keep) running.tempDir = setUp.dir;
-  process.stderr.write(`bench dir ${setUp.dir}; SIP on udp 127.0.0.1:${setUp.sipPort}; steps of ${o.stepSeconds} s at ${o.rates.join(', ')} cps\n`);
+  process.stderr.write(
+    `bench dir ${setUp.dir}; ${o.engine} engine${o.engine === 'drachtio' ? `, ${o.gateways} daemon(s) behind drachtio-server` : ''}; SIP on udp 127.0.0.1:${setUp.sipPort}; steps of ${o.stepSeconds} s at ${o.rates.join(', ')} cps\n`,
+  );
   const results: StepResult[] = [];
   let gw: Gateway | undefined;
   let exitCode = 'not stopped';
   try {
     gw = await startGateway(setUp, o.daemonNodeArgs);
+    for (const other of setUps.slice(1)) await startGateway(other, o.daemonNodeArgs);
     const baseRssKb = statusKb(gw.pid, 'VmRSS') ?? 0;
     process.stderr.write(`daemon pid ${gw.pid}, RSS ${(baseRssKb / 1024).toFixed(0)} MB after start\n`);
     const sippPort = await freePort();
@@ -450,7 +559,7 @@ async function main(): Promise<number> {
     const rssEndKb = statusKb(gw.pid, 'VmRSS');
     exitCode = await stopProcess(gw.child, DAEMON_STOP_GRACE_MS);
     running.daemon = undefined;
-    const tail = logProblems(gw.logPath, logOffset);
+    const tail = logProblems(gw.logPath, logOffsets.get(gw.logPath) ?? 0);
 
     const best = results.filter(sustained).at(-1);
     const lines = [

@@ -6,6 +6,16 @@ import { Daemon } from '../../src/app/daemon.js';
 import { openProvisioning, type ProvisioningApp } from '../../src/app/open-app.js';
 import { createMasterKeyFile } from '../../src/crypto/master-key.js';
 import type { SipTransport } from '../../src/sip/sip-engine.js';
+import type { DrachtioServer } from './drachtio.js';
+
+/**
+ * The SIP engine a test runs its gateway on: the embedded engine, or the drachtio engine attached
+ * to a REAL drachtio-server (test/helpers/drachtio.ts). Suites take one of these rather than
+ * being copied per engine.
+ */
+export type EngineUnderTest = { readonly name: 'embedded' } | { readonly name: 'drachtio'; readonly server: DrachtioServer };
+
+export const EMBEDDED: EngineUnderTest = { name: 'embedded' };
 
 /**
  * A real gateway daemon in this process, on ephemeral ports of 127.0.0.1, with its own config,
@@ -90,9 +100,11 @@ export function rtpenginePortRange(size = 400): { portMin: number; portMax: numb
  * The usual settings for tests: SIP on loopback, any free port, no TLS unless asked; RTP on
  * loopback, behind a managed rtpengine (the default mode) with a port range of its own unless
  * `rest` has an [rtpengine] section. `sip` lines are added to [sip]; `rest` holds other sections.
+ * With a drachtio engine, [sip] points at its drachtio-server (which owns the SIP ports).
  */
-export function loopbackConfig(sip = '', rest = ''): string {
+export function loopbackConfig(sip = '', rest = '', engine: EngineUnderTest = EMBEDDED): string {
   const { portMin, portMax } = rtpenginePortRange();
+  if (engine.name === 'drachtio') sip = `${engine.server.gatewaySipConfig()}\n${sip}`;
   const rtpengine = /^\[rtpengine\]/m.test(rest) ? '' : `\n[rtpengine]\ninterface_address = "127.0.0.1"\nport_min = ${portMin}\nport_max = ${portMax}\n`;
   return `[sip]
 listen_address = "127.0.0.1"

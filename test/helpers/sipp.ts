@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,5 +64,7 @@ export async function runSipp(o: SippOptions): Promise<SippRun> {
   child.stderr.on('data', (d: Buffer) => (stdout += d.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];
   const read = (f: string): string => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : '');
-  return { code, stdout, errors: read('errors.log'), messages: read('messages.log') };
+  const run = { code, stdout, errors: read('errors.log'), messages: read('messages.log') };
+  rmSync(dir, { recursive: true, force: true }); // everything a test needs is in `run` now
+  return run;
 }

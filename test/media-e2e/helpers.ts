@@ -3,7 +3,7 @@
 // agent, and readers for what the gateway recorded.
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { loopbackConfig, rtpenginePortRange, TestGateway } from '../helpers/gateway.js';
+import { EMBEDDED, loopbackConfig, rtpenginePortRange, TestGateway, type EngineUnderTest } from '../helpers/gateway.js';
 
 export const ECHO = '+14155550100';
 /** An echo agent whose calls the gateway ends after one second (maxCallSeconds). */
@@ -20,10 +20,10 @@ export interface MediaGateway {
  * A gateway with the managed rtpengine on its own port range; `rtpengine` adds lines to the
  * [rtpengine] section, `sip`/`rest` as in loopbackConfig.
  */
-export async function mediaGateway(options: { sip?: string; rest?: string; rtpengine?: string } = {}): Promise<MediaGateway> {
+export async function mediaGateway(options: { sip?: string; rest?: string; rtpengine?: string; engine?: EngineUnderTest } = {}): Promise<MediaGateway> {
   const { portMin, portMax } = rtpenginePortRange();
   const rtpengine = `[rtpengine]\nmode = "managed"\ninterface_address = "127.0.0.1"\nport_min = ${portMin}\nport_max = ${portMax}\n${options.rtpengine ?? ''}\n`;
-  let toml = loopbackConfig(options.sip ?? '', `[log]\nlevel = "debug"\nsip_trace = true\n${options.rest ?? ''}\n${rtpengine}`);
+  let toml = loopbackConfig(options.sip ?? '', `[log]\nlevel = "debug"\nsip_trace = true\n${options.rest ?? ''}\n${rtpengine}`, options.engine ?? EMBEDDED);
   // A tls_port in `sip` replaces loopbackConfig's "no TLS".
   if (/^tls_port\s*=/m.test(options.sip ?? '')) toml = toml.replace('tls_port = -1\n', '');
   const gw = new TestGateway(toml);

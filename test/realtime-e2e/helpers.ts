@@ -1,6 +1,7 @@
 // A gateway daemon whose realtime agents talk to the OpenAI Realtime STAND-IN
 // (test/stand-ins/openai-realtime.ts), not the real API, behind the real managed rtpengine.
 import Database from 'better-sqlite3';
+import type { EngineUnderTest } from '../helpers/gateway.js';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TestGateway } from '../helpers/gateway.js';
@@ -19,12 +20,13 @@ export interface RealtimeGateway {
 }
 
 export async function realtimeGateway(
-  options: { agent?: Record<string, unknown>; standIn?: Partial<StandInOptions>; rest?: string; sip?: string } = {},
+  options: { agent?: Record<string, unknown>; standIn?: Partial<StandInOptions>; rest?: string; sip?: string; engine?: EngineUnderTest } = {},
 ): Promise<RealtimeGateway> {
   const plantedKey = `sk-proj-PLANTED${randomBytes(12).toString('hex')}`;
   const standIn = await OpenAIRealtimeStandIn.start({ apiKey: plantedKey, ...options.standIn });
   const { gw } = await mediaGateway({
     ...(options.sip ? { sip: options.sip } : {}),
+    ...(options.engine ? { engine: options.engine } : {}),
     rest: `[realtime]\nbase_url = "ws://127.0.0.1:${standIn.port}/v1/realtime"\nconnect_timeout_ms = 3000\nreconnect_budget_ms = 4000\nwebhook_filler_after_ms = 300\n${options.rest ?? ''}`,
   });
   // mediaGateway provisioned account acme (echo agents); add a realtime agent and its key.

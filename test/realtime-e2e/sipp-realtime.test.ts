@@ -1,7 +1,9 @@
 import t from 'tap';
 import { runSipp, type SippRun } from '../helpers/sipp.js';
 import { until } from '../media-e2e/helpers.js';
-import { AGENT_NUMBER, TRANSFER_TARGET, realtimeCdrs, realtimeGateway } from './helpers.js';
+import { EMBEDDED } from '../helpers/gateway.js';
+import { AGENT_NUMBER, realtimeCdrs, realtimeGateway } from './helpers.js';
+import { sipToolsSuite } from './sip-tools-suite.js';
 
 /**
  * A carrier call reaches a Realtime agent, end to end: SIPp (Debian sip-tester) as the carrier
@@ -84,30 +86,7 @@ t.test('a key the API refuses (401) gives the carrier 503, and the account audit
   t.notOk(gw.logs.join('\n').includes(plantedKey), "the stand-in's 401 body quotes the key; no log line does");
 });
 
-t.test('transfer_call: the gateway sends REFER to the target, follows NOTIFY and ends its leg', async (t) => {
-  const { gw, standIn } = await realtimeGateway();
-  t.teardown(async () => {
-    await gw.stop();
-    await standIn.close();
-  });
-  // Once caller audio flows (the call is answered), the model decides to transfer.
-  let transferring = false;
-  standIn.on('received', (conn, ev) => {
-    if (ev.type === 'input_audio_buffer.append' && !transferring) {
-      transferring = true;
-      conn.callFunction('transfer_call', '{"reason":"wants a human"}');
-    }
-  });
-  const run = await runSipp({ scenario: 'uac-transfer-refer.xml', target: `127.0.0.1:${gw.port('udp')}`, transport: 'u1', service: AGENT_NUMBER, timeoutS: 30 });
-  t.equal(transferring, true, 'the model asked for the transfer once caller audio flowed');
-  ok(t, run, 'REFER → 202 → NOTIFY 200 → BYE');
-  t.match(run.messages, new RegExp(`REFER sip:[\\s\\S]*Refer-To: <${TRANSFER_TARGET.replace(/[.+]/g, '\\$&')}>`), 'SIPp saw the REFER to the agent\'s transfer target');
-  await until('the CDR', () => realtimeCdrs(gw).at(-1)?.end_reason === 'transferred');
-  const cdr = realtimeCdrs(gw).at(-1)!;
-  t.equal(cdr.hangup_by, 'gateway');
-  t.same(cdr.details.realtime?.toolCalls.map((c) => [c.name, c.ok]), [['transfer_call', true]]);
-  t.same(standIn.violations, []);
-});
+sipToolsSuite(t, () => EMBEDDED);
 
 t.test('a g711 agent on a PCMA call: A-law passes straight through to the model and back, no transcoding', async (t) => {
   const { gw, standIn } = await realtimeGateway({
@@ -132,26 +111,6 @@ t.test('a g711 agent on a PCMA call: A-law passes straight through to the model 
   const rt = realtimeCdrs(gw).at(-1)!.details.realtime!;
   t.equal(rt.audioFormat, 'pcma');
   t.ok(rt.framesDown >= 45, `the model's A-law went out as RTP (${rt.framesDown} frames)`);
-});
-
-t.test('end_call: the gateway sends BYE only after the goodbye has played', async (t) => {
-  const { gw, standIn } = await realtimeGateway({ standIn: { defaultResponse: { kind: 'audio', source: 'tone', durationMs: 1200, transcript: 'Goodbye, thanks for calling.' } } });
-  t.teardown(async () => {
-    await gw.stop();
-    await standIn.close();
-  });
-  // At answer the gateway asks for the first words; the model says goodbye and calls end_call.
-  standIn.on('received', (conn, ev) => {
-    if (ev.type === 'response.create') conn.callFunction('end_call', '{"reason":"caller is done"}');
-  });
-  const run = await runSipp({ scenario: 'uac-expect-bye.xml', target: `127.0.0.1:${gw.port('udp')}`, transport: 'u1', service: AGENT_NUMBER, timeoutS: 30 });
-  ok(t, run, 'INVITE → 200 → BYE from the gateway');
-  await until('the CDR', () => realtimeCdrs(gw).at(-1)?.end_reason === 'end_call');
-  const cdr = realtimeCdrs(gw).at(-1)!;
-  t.equal(cdr.hangup_by, 'gateway');
-  t.equal(cdr.details.realtime?.framesDown, 60, 'all 60 frames of the 1.2 s goodbye went out before the BYE');
-  t.same(cdr.details.realtime?.toolCalls.map((c) => [c.name, c.ok]), [['end_call', true]]);
-  t.same(standIn.violations, []);
 });
 
 t.test('a Realtime socket dropped mid-call is survived: the call carries on on a restored session', async (t) => {

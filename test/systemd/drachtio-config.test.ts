@@ -112,3 +112,13 @@ t.test('drachtio-server.service keeps the secret out of the unit and argv', asyn
   t.equal(unitValue(unit, 'Service', 'CapabilityBoundingSet'), 'CAP_NET_BIND_SERVICE');
   t.equal(unitValue(unit, 'Service', 'User'), 'drachtio', 'not root');
 });
+
+t.test('drachtio-server.service runs it the way the real-server tests proved it must run', async (t) => {
+  const unit = parseUnitFile(unitText);
+  const execStart = unitValue(unit, 'Service', 'ExecStart') ?? '';
+  t.match(execStart, /(^|\s)--disable-nat-detection(\s|$)/, 'NAT detection off (it crashes on a Contact without a host)');
+  t.ok(unitValues(unit, 'Service', 'Environment').some((e) => /^DRACHTIO_SUPPORT_BEST_EFFORT_TLS=1$/.test(e.trim())), 'best-effort TLS Contact for TLS callers');
+  t.equal(unitValue(unit, 'Service', 'Restart'), 'on-failure', 'restarted if it dies');
+  t.match(xml, /603 Decline itself: it does so with action="discard"/, 'the sample config does not claim "discard" keeps scanners unanswered');
+  t.notMatch(xml, /drops the request without an answer/, 'the old wrong claim is gone');
+});

@@ -72,6 +72,21 @@ if (missing !== undefined) {
     t.not(r2.status, 0, 'and verify exits non-zero');
   });
 
+  t.test('kalem@.service (one gateway process per instance behind drachtio-server) passes systemd-analyze verify', async (t) => {
+    const text = readFileSync(join(UNITS, 'kalem@.service'), 'utf8').replaceAll('@PREFIX@', join(work, 'prefix'));
+    const unit = parseUnitFile(text);
+    t.equal(unitValue(unit, 'Service', 'ExecStart'), `${stub} serve --config /etc/kalem/%i.toml`, 'each instance its own config');
+    t.match(text, /^CapabilityBoundingSet=$/m, 'no capability: drachtio-server binds the SIP ports');
+    t.notMatch(text, /^AmbientCapabilities=/m, 'none handed to the process either');
+    t.match(unitValues(unit, 'Unit', 'After').join(' '), /drachtio-server\.service/, 'started after drachtio-server');
+    const file = place('kalem@.service', text);
+    const instance = join(file, '..', 'kalem@a.service');
+    copyFileSync(file, instance);
+    const { complaints, status } = verify(instance, ['kalem@.service', 'kalem@a.service']);
+    t.same(complaints, [], 'no complaint about kalem@a.service');
+    t.equal(status, 0, 'verify exits 0');
+  });
+
   t.test('drachtio-server.service (sample) passes systemd-analyze verify', async (t) => {
     const text = readFileSync(join(UNITS, 'drachtio-server.service'), 'utf8');
     t.match(text, /^ExecStart=\/usr\/local\/bin\/drachtio /m, 'runs the binary drachtio-server installs');

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { kalemError } from '../../core/errors.js';
 import type { Account } from '../../tenancy/model.js';
 import { globals, withProvisioning } from '../context.js';
+import { openKb } from './kb.js';
 import { printJson, printRecord, printTable, say } from '../output.js';
 import { daysOrNone, limitOrNone, oneOfValues } from '../parse.js';
 import { dataKept } from '../../privacy/data-inventory.js';
@@ -104,7 +105,16 @@ export function accountCommand(): Command {
     .option('--yes', 'confirm: this cannot be undone')
     .action(async (ref: string, o: { yes?: boolean }, c: Command) => {
       if (!o.yes) throw kalemError('KALEM_ERR_INVALID_ARGUMENT', `deleting an account erases all its data; add --yes to confirm`);
-      const r = await withProvisioning(c, (app) => app.erasure.deleteAccount(ref));
+      const r = await withProvisioning(c, async (app) => {
+        // Its vectors live outside the rows the erasure cascades to (a vec0 table, a Qdrant collection).
+        const kb = await openKb(app);
+        try {
+          await kb.knowledge.dropAccount(app.provisioning.account(ref).id);
+        } finally {
+          await kb.close();
+        }
+        return app.erasure.deleteAccount(ref);
+      });
       if (globals(c).json) printJson(r);
       else say(`deleted account ${r.account} (${r.accountId}); erased ${r.transcripts} transcript(s), ${r.recordings} recording(s), ${r.callerFields} caller field(s) of ${r.calls} call(s); its key is destroyed`);
     });

@@ -2,12 +2,14 @@ import { readFileSync } from 'node:fs';
 import { readPromptWav } from '../../media/prompts.js';
 import type { AgentExtras } from '../../tenancy/provisioning-service.js';
 import { Command, Option } from 'commander';
+import type { ProvisioningApp } from '../../app/open-app.js';
 import { kalemError } from '../../core/errors.js';
 import type { Agent, AgentTools, TurnDetection } from '../../tenancy/model.js';
 import type { AgentFields } from '../../tenancy/ports.js';
 import { globals, withProvisioning } from '../context.js';
+import { openKb } from './kb.js';
 import { printJson, printRecord, printTable, say } from '../output.js';
-import { fraction, nonNegativeInt, oneOfValues, positiveInt } from '../parse.js';
+import { collect, fraction, nonNegativeInt, oneOfValues, positiveInt } from '../parse.js';
 
 interface AgentOptions {
   name?: string;
@@ -30,6 +32,8 @@ interface AgentOptions {
   recording?: boolean;
   recordingAnnouncement?: string | false;
   webhooksFile?: string;
+  /** Knowledge bases searched by kb_search; false (--no-kb) unlinks them all. */
+  kb?: string[] | false;
 }
 
 function agentOptions(cmd: Command): Command {
@@ -54,7 +58,32 @@ function agentOptions(cmd: Command): Command {
     .option('--no-recording', 'stop recording this agent\'s calls (the default)')
     .option('--recording-announcement <file>', 'played to the caller before the agent speaks on recorded calls (consent): mono 16-bit WAV at 24 kHz, up to 30 s')
     .option('--no-recording-announcement', 'remove the recording announcement')
-    .option('--webhooks-file <file>', 'JSON array of webhook tools: {name, description, parameters, url}');
+    .option('--webhooks-file <file>', 'JSON array of webhook tools: {name, description, parameters, url}')
+    .option('--kb <name>', 'a knowledge base of the account the agent searches with kb_search (repeat for more; replaces the list)', collect)
+    .option('--no-kb', 'the agent searches no knowledge base');
+}
+
+async function checkBasesExist(app: ProvisioningApp, account: string, names: string[]): Promise<void> {
+  const k = await openKb(app);
+  let known: Set<string>;
+  try {
+    known = new Set(k.knowledge.listBases(account).flatMap((b) => [b.name, b.id]));
+  } finally {
+    await k.close();
+  }
+  const missing = names.find((n) => !known.has(n));
+  if (missing !== undefined) throw kalemError('KALEM_ERR_UNKNOWN_KB', missing, account);
+}
+
+/** Links the agent to the bases named by --kb (or none with --no-kb); audited by the service. */
+async function linkBases(app: ProvisioningApp, account: string, agent: string, kb: string[] | false | undefined): Promise<void> {
+  if (kb === undefined) return;
+  const k = await openKb(app);
+  try {
+    k.knowledge.linkAgent(account, agent, kb === false ? [] : kb);
+  } finally {
+    await k.close();
+  }
 }
 
 function fieldsFrom(o: AgentOptions, base: AgentFields | undefined): Partial<AgentFields> {
@@ -169,7 +198,12 @@ export function agentCommand(): Command {
     cmd.command('create').description('create an agent').argument('<account>', 'account id or name').argument('<name>', 'agent name'),
   ).action(async (account: string, name: string, o: AgentOptions, c: Command) => {
     const extras = announcementFrom(o);
-    const agent = await withProvisioning(c, (app) => app.provisioning.createAgent(account, { ...fieldsFrom(o, undefined), name }, extras));
+    const agent = await withProvisioning(c, async (app) => {
+      if (o.kb) await checkBasesExist(app, account, o.kb); // nothing is created when a base name is wrong
+      const created = app.provisioning.createAgent(account, { ...fieldsFrom(o, undefined), name }, extras);
+      await linkBases(app, account, created.id, o.kb);
+      return created;
+    });
     if (globals(c).json) printJson(agent);
     else say(`created agent ${agent.name} (${agent.id}) in account ${account}`);
   });
@@ -190,9 +224,17 @@ export function agentCommand(): Command {
     .argument('<account>', 'account id or name')
     .argument('<agent>', 'agent id or name')
     .action(async (account: string, ref: string, _o, c: Command) => {
-      const a = await withProvisioning(c, (app) => app.provisioning.agent(account, ref));
-      if (globals(c).json) printJson(a);
-      else printRecord({ ...row(a), instructions: a.instructions, turn_detection: a.turnDetection, tools: a.tools, first_words: a.firstWords });
+      const { a, kb } = await withProvisioning(c, async (app) => {
+        const a = app.provisioning.agent(account, ref);
+        const k = await openKb(app);
+        try {
+          return { a, kb: k.knowledge.basesOfAgent(a.accountId, a.id).map((b) => b.name) };
+        } finally {
+          await k.close();
+        }
+      });
+      if (globals(c).json) printJson({ ...a, knowledgeBases: kb });
+      else printRecord({ ...row(a), instructions: a.instructions, turn_detection: a.turnDetection, tools: a.tools, first_words: a.firstWords, knowledge_bases: kb });
     });
 
   agentOptions(
@@ -203,14 +245,18 @@ export function agentCommand(): Command {
       .argument('<agent>', 'agent id or name')
       .option('--name <name>', 'new name'),
   ).action(async (account: string, ref: string, o: AgentOptions, c: Command) => {
-    const agent = await withProvisioning(c, (app) => {
+    const agent = await withProvisioning(c, async (app) => {
       const cur = app.provisioning.agent(account, ref);
       const patch = fieldsFrom(o, cur);
       const extras = announcementFrom(o);
-      if (Object.keys(patch).length === 0 && extras.recordingAnnouncement === undefined) {
+      if (Object.keys(patch).length === 0 && extras.recordingAnnouncement === undefined && o.kb === undefined) {
         throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'nothing to change; see `kalem agent update --help`');
       }
-      return app.provisioning.updateAgent(account, ref, patch, extras);
+      if (o.kb) await checkBasesExist(app, account, o.kb);
+      const updated =
+        Object.keys(patch).length === 0 && extras.recordingAnnouncement === undefined ? cur : app.provisioning.updateAgent(account, ref, patch, extras);
+      await linkBases(app, account, updated.id, o.kb);
+      return updated;
     });
     if (globals(c).json) printJson(agent);
     else say(`updated agent ${agent.name} (${agent.id})`);

@@ -15,6 +15,8 @@ import type {
 import { buildCallInfo } from './call-info.js';
 import type { ListeningAddress } from './hostports.js';
 import { parseSipfragStatus } from './sipfrag.js';
+import { CARRIAGE_ANSWER, carriageProblem, type CarriageProblem } from './request-screen.js';
+import { sendBareResponse } from './srf-connection.js';
 
 /**
  * One incoming call on the drachtio engine: the SipEngine port's IncomingCall mapped onto
@@ -38,10 +40,14 @@ export interface DrachtioCallDeps {
   readonly logger: Logger;
   /** Upper bound for hangup(): drachtio-server reports a timed-out BYE (408) after Timer F. */
   readonly byeTimeoutMs: number;
+  /** Upper bound for answer(): drachtio-server confirms a sent 200 OK in milliseconds, unless the link is deaf. */
+  readonly answerTimeoutMs: number;
   /** How long refer() waits for a final NOTIFY before resolving with 408. */
   readonly referTimeoutMs: number;
   /** Called once, right after `ended` is emitted. */
   readonly onEnded: (call: DrachtioCall) => void;
+  /** An in-dialog request drachtio-server could not carry an answer to was refused (counted by the engine). */
+  readonly onUncarriable?: (problem: CarriageProblem) => void;
 }
 
 const SDP = 'application/sdp';
@@ -86,8 +92,23 @@ export class DrachtioCall extends TypedEmitter<IncomingCallEvents> implements In
     this.state = 'answering';
     this.lastLocalSdp = sdp;
     this.answering = new Promise<void>((resolve, reject) => {
+      // A deaf drachtio-server never confirms: the call must not wait for it forever.
+      const deadline = this.deps.clock.setTimer(this.deps.answerTimeoutMs, () => {
+        if (this.state !== 'answering') return;
+        this.log.warn({ answerTimeoutMs: this.deps.answerTimeoutMs }, 'drachtio-server did not confirm the 200 OK in time');
+        this.finish('transport-error');
+        reject(new Error(`drachtio-server did not confirm the 200 OK within ${this.deps.answerTimeoutMs} ms`));
+      });
       this.deps.srf.createUAS(this.req, this.res, { localSdp: sdp, headers: { 'Content-Type': SDP } }, (err, dialog) => {
+        deadline.cancel();
         if (err || !dialog) {
+          if (this.endReason === 'cancelled' || (err as { status?: number } | null)?.status === 487) {
+            // The caller's CANCEL crossed our 200 OK: an ordinary end, not a failure.
+            this.log.info('CANCEL crossed the 200 OK; the call is cancelled');
+            this.finish('cancelled');
+            resolve();
+            return;
+          }
           if (this.state === 'ended') {
             reject(new TypeError(`answer(): the call ended before the 200 OK went out (${this.endReason ?? 'ended'})`));
             return;
@@ -99,7 +120,7 @@ export class DrachtioCall extends TypedEmitter<IncomingCallEvents> implements In
           return;
         }
         if (this.state === 'ended') {
-          // Stopped or orphaned while the 200 OK was on its way: do not leave the dialog up.
+          // Stopped, orphaned or timed out while the 200 OK was on its way: do not leave the dialog up.
           this.sendBye(dialog).then(resolve, resolve);
           return;
         }
@@ -146,7 +167,9 @@ export class DrachtioCall extends TypedEmitter<IncomingCallEvents> implements In
     if (typeof target !== 'string' || target.trim() === '') throw new TypeError('refer(): target must be a SIP URI');
     this.requireState('answered', 'refer()');
     if (this.referWaiter) throw new TypeError('refer(): a transfer is already in progress on this call');
-    const dialog = this.dialog!;
+    const dialog = this.dialog;
+    // The far end's BYE has arrived and is about to end the call (see attachDialog).
+    if (!dialog) return Promise.resolve({ status: 487, reason: 'the call ended before the transfer started' });
     const referTo = target.includes('<') ? target : `<${target.trim()}>`;
     return new Promise<ReferProgress>((resolve) => {
       let timer: TimerHandle | null = null;
@@ -265,26 +288,59 @@ export class DrachtioCall extends TypedEmitter<IncomingCallEvents> implements In
   private attachDialog(dialog: Srf.Dialog): void {
     this.dialog = dialog;
     let confirmed = false;
+    // drachtio-srf handles every message of one TCP chunk synchronously, so under load the ACK
+    // and even the BYE can arrive in the same turn as the 200 OK's confirmation, before answer()'s
+    // caller has resumed. Both are passed on a turn later, so the caller sees the answer first
+    // (as on the embedded engine, where each arrives in its own datagram event).
     dialog.on('ack', () => {
-      // Only the ACK for the initial 200 OK confirms; re-INVITE ACKs arrive here too.
-      if (confirmed || this.state === 'ended') return;
-      confirmed = true;
-      this.emit('confirmed');
+      setImmediate(() => {
+        // Only the ACK for the initial 200 OK confirms; re-INVITE ACKs arrive here too.
+        if (confirmed || this.state === 'ended') return;
+        confirmed = true;
+        this.emit('confirmed');
+      });
     });
     dialog.on('destroy', (req: Srf.SrfRequest | undefined, reason?: string) => {
-      this.finish(req?.source === 'application' ? reasonForServerBye(reason) : 'remote-bye');
+      const why = req?.source === 'application' ? reasonForServerBye(reason) : 'remote-bye';
+      // The dialog is gone at once: a hangup() in the meantime must not send a BYE on it.
+      if (this.dialog === dialog) this.dialog = null;
+      setImmediate(() => this.finish(why));
     });
-    dialog.on('modify', (req: Srf.SrfRequest, res: Srf.SrfResponse) => void this.onReinvite(req, res));
+    dialog.on('modify', (req: Srf.SrfRequest, res: Srf.SrfResponse) => {
+      if (!this.refusedUncarriable(req, res)) void this.onReinvite(req, res);
+    });
     dialog.on('info', (req: Srf.SrfRequest, res: Srf.SrfResponse) => {
+      if (this.refusedUncarriable(req, res)) return;
       res.send(200);
       if (this.state !== 'ended') this.emit('info', req.get('Content-Type') ?? null, req.body ?? '');
     });
     dialog.on('notify', (req: Srf.SrfRequest, res: Srf.SrfResponse) => {
+      if (this.refusedUncarriable(req, res)) return;
       res.send(200);
       this.onNotify(req);
     });
     // Transfers the far end asks of us are not offered by the gateway.
-    dialog.on('refer', (_req: Srf.SrfRequest, res: Srf.SrfResponse) => res.send(501));
+    dialog.on('refer', (req: Srf.SrfRequest, res: Srf.SrfResponse) => {
+      if (!this.refusedUncarriable(req, res)) res.send(501);
+    });
+  }
+
+  /**
+   * An in-dialog request whose answer drachtio-server could not carry (request-screen.ts) gets a
+   * bare final response copying nothing of it; the call goes on. True when refused.
+   */
+  private refusedUncarriable(req: Srf.SrfRequest, res: Srf.SrfResponse): boolean {
+    const problem = carriageProblem(req.raw ?? '');
+    if (!problem) return false;
+    const { status, reason } = CARRIAGE_ANSWER[problem];
+    try {
+      sendBareResponse(this.deps.srf, res, status, reason, undefined);
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, 'bare answer not sent');
+    }
+    this.log.warn({ problem, method: req.method }, 'refused an in-dialog request drachtio-server could not carry an answer to');
+    this.deps.onUncarriable?.(problem);
+    return true;
   }
 
   private async onReinvite(req: Srf.SrfRequest, res: Srf.SrfResponse): Promise<void> {
@@ -293,8 +349,10 @@ export class DrachtioCall extends TypedEmitter<IncomingCallEvents> implements In
     try {
       answer = await (this.reinviteHandler ? this.reinviteHandler(offer) : this.lastLocalSdp);
     } catch (err) {
-      this.log.error({ err: (err as Error).message }, 're-INVITE handler threw');
+      // A fault in one call's handling ends that call, as on the embedded engine.
+      this.log.error({ err: (err as Error).message, method: 'INVITE' }, 'in-dialog request failed: ending the call');
       res.send(500);
+      void this.hangup().catch(() => undefined);
       return;
     }
     if (answer === null) {

@@ -38,6 +38,8 @@ declare module 'drachtio-srf' {
       readonly stackTxnId: string;
       readonly stackDialogId?: string;
       readonly isNewInvite: boolean;
+      /** Set by drachtio-srf once drachtio-server reported a CANCEL for this INVITE. */
+      readonly canceled?: boolean;
       readonly payload: ReadonlyArray<{ type: string | null | undefined; content?: string }>;
       /** The drachtio-server connection this request arrived on. */
       socket: Socket;
@@ -83,6 +85,19 @@ declare module 'drachtio-srf' {
       host: string;
       port: number;
       secret: string;
+      /** lib/wire-protocol.js: the back-off between reconnect attempts stops growing at retryMaxDelay ms. */
+      reconnect?: { retryMaxDelay?: number };
+    }
+
+    interface RequestOptions {
+      method: string;
+      headers?: Record<string, string>;
+      body?: string;
+    }
+
+    /** A request we sent (Srf#request): its responses arrive as 'response' events. */
+    interface SentRequest extends EventEmitter {
+      on(event: 'response', listener: (res: SrfResponse) => void): this;
     }
 
     interface CreateUasOptions {
@@ -104,6 +119,12 @@ declare module 'drachtio-srf' {
       opts: Srf.CreateUasOptions,
       callback: (err: (Error & { status?: number }) | null, dialog?: Srf.Dialog) => void,
     ): this;
+    /** Sends a request outside any dialog on the given connection; the callback runs once it is sent. */
+    request(socket: Socket, uri: string, opts: Srf.RequestOptions, callback: (err: unknown, req?: Srf.SentRequest) => void): this;
+    /** Asks drachtio-server to stop sending new requests of that method (and, in drachtio-server 1.0, of every method). */
+    unregisterForMessages(verb: string): void;
+    /** Asks drachtio-server to send new requests of that method again. */
+    reregisterForMessages(verb: string): void;
     /** Forgets a dialog (drachtio-srf otherwise keeps it until a BYE goes either way). */
     removeDialog(dialog: Srf.Dialog): void;
     /** The connect-style app; its `client` is the DrachtioAgent (see srf-connection.ts). */

@@ -68,6 +68,11 @@ export class RawHeaders {
     return undefined;
   }
 
+  /** Every header line as [lower-case long name, value], in message order. */
+  entries(): ReadonlyArray<readonly [name: string, value: string]> {
+    return this.lines;
+  }
+
   /** Every value of a header, in message order. */
   all(name: string): string[] {
     const want = canonicalHeaderName(name);

@@ -3,6 +3,7 @@
  * losing and regaining the connection. Runs against the drachtio-server STAND-IN
  * (test/stand-ins/drachtio-server.ts), not the real server.
  */
+import { rmSync } from 'node:fs';
 import net from 'node:net';
 import t from 'tap';
 import { FakeClock } from '../../../src/core/clock.js';
@@ -48,7 +49,8 @@ t.test('a wrong secret fails start() with a clear error that does not show the s
 
 t.test('secret file problems are reported by path, before connecting', async (t) => {
   const lines: string[] = [];
-  const { path } = writeSecretFile('group-readable-secret', 0o640);
+  const { path, dir } = writeSecretFile('group-readable-secret', 0o640);
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const engine = new DrachtioEngine({ host: '127.0.0.1', port: 9, secretFile: path, logger: captureLogger(lines) });
   const err = (await engine.start().catch((e: unknown) => e)) as Error;
   t.ok(isKalemError(err, 'KALEM_ERR_CONFIG_INVALID'));
@@ -71,7 +73,8 @@ t.test('an unreachable drachtio-server fails start() after the connect timeout',
   await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
   const port = (probe.address() as net.AddressInfo).port;
   await new Promise<void>((r) => probe.close(() => r()));
-  const { path } = writeSecretFile(SECRET);
+  const { path, dir } = writeSecretFile(SECRET);
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const engine = new DrachtioEngine({
     host: '127.0.0.1', port, secretFile: path, logger: captureLogger([]), connectTimeoutMs: 400,
   });
