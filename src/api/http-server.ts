@@ -46,6 +46,11 @@ export interface ApiServices {
   erasure(actor: string): ErasureService;
   recordings(actor: string): RecordingService;
   usage: UsageService;
+  /**
+   * Removes an account's vectors where they live outside its rows (a vec0 table, a Qdrant
+   * collection), before the account is erased. Absent: the account has no knowledge bases.
+   */
+  dropAccountVectors?: (accountId: string) => Promise<void>;
 }
 
 export interface ApiServerOptions {

@@ -326,6 +326,9 @@ export class Daemon {
         erasure: (actor) => new ErasureService(app.store, app.keyring, app.clock, actor, recordingService(app, app.sodium, actor, false, app.logger.child({ component: 'recording' }))),
         recordings: (actor) => recordingService(app, app.sodium, actor, false, app.logger.child({ component: 'recording' })),
         usage: app.usage,
+        dropAccountVectors: async (accountId) => {
+          await this.knowledge?.knowledge.dropAccount(accountId);
+        },
       },
       opsRequireToken: api.ops_require_token,
       bodyLimitBytes: api.body_limit_bytes,

@@ -20,12 +20,13 @@ t.test('a planted secret never appears in a response, a log line or an error', a
   t.same(Object.keys(set.json).sort(), ['createdAt', 'name', 'version'], 'the answer carries name, version and time only');
   t.equal((await call('POST', '/v1/accounts/acme/secrets', { name: 'openai', value: planted })).status, 409, 'set twice: conflict');
   t.equal((await call('PUT', '/v1/accounts/acme/secrets/openai', { value: planted + '2' })).json.version, 2, 'rotated');
-  t.equal((await call('PUT', '/v1/accounts/acme/secrets/nope', { value: planted })).status, 404);
+  t.equal((await call('PUT', '/v1/accounts/acme/secrets/stripe', { value: planted })).status, 404, 'a known name never set: nothing to rotate');
+  t.equal((await call('POST', '/v1/accounts/acme/secrets', { name: 'opneai', value: planted })).status, 400, 'an unknown secret name is refused');
   t.equal((await call('POST', '/v1/accounts/acme/secrets', { name: 'Bad Name', value: planted })).status, 400);
-  t.equal((await call('POST', '/v1/accounts/acme/secrets', { name: 'x', value: planted, extra: planted })).status, 400, 'unknown field refused');
-  t.equal((await call('POST', '/v1/accounts/acme/secrets', { name: 'x', value: planted.repeat(2000) })).status, 400, 'too long');
-  t.equal((await call('POST', '/v1/accounts/acme/secrets', undefined, `{"name":"x","value":"${planted}"`)).status, 400, 'malformed JSON');
-  t.equal((await call('POST', '/v1/accounts/acme/secrets', { name: 'x', value: { v: planted } })).status, 400, 'wrong type');
+  t.equal((await call('POST', '/v1/accounts/acme/secrets', { name: 'twilio', value: planted, extra: planted })).status, 400, 'unknown field refused');
+  t.equal((await call('POST', '/v1/accounts/acme/secrets', { name: 'twilio', value: planted.repeat(2000) })).status, 400, 'too long');
+  t.equal((await call('POST', '/v1/accounts/acme/secrets', undefined, `{"name":"twilio","value":"${planted}"`)).status, 400, 'malformed JSON');
+  t.equal((await call('POST', '/v1/accounts/acme/secrets', { name: 'twilio', value: { v: planted } })).status, 400, 'wrong type');
   t.equal((await call('POST', '/v1/accounts/acme/trunks', { name: 'carrier', digestUsername: 'acme-in', digestPassword: trunkPassword })).status, 201);
   t.equal((await call('POST', '/v1/accounts/acme/trunks', { name: 'carrier2', digestUsername: 'acme-in', digestPassword: trunkPassword })).status, 409, 'duplicate username');
   for (const path of ['/v1/accounts/acme/secrets', '/v1/accounts/acme/trunks', '/v1/accounts/acme/audit', '/v1/audit', '/v1/accounts/acme', '/v1/accounts']) {
@@ -129,4 +130,22 @@ t.test('ops_require_token: /healthz and /metrics need an operator token with met
   const m = await get('/metrics', ops);
   t.equal(m.status, 200);
   t.match(m.body, /kalem_calls_total/);
+});
+
+t.test('deleting an account over the API erases it as `kalem account delete` does', async (t) => {
+  const api = await new ApiGateway().start();
+  t.teardown(() => api.stop());
+  const op = await api.token({ name: 'op', scopes: ['accounts:read', 'accounts:write', 'audit:read'] });
+  const created = await api.call('POST', '/v1/accounts', { token: op, body: { name: 'doomed' } });
+  t.equal(created.status, 201);
+  const id = created.json.id as string;
+  t.equal((await api.call('DELETE', '/v1/accounts/doomed', { token: op })).status, 204);
+  t.equal((await api.call('GET', '/v1/accounts/doomed', { token: op })).status, 404, 'gone');
+  await api.provision((app) => {
+    // The erasure service's own row (counts, never content), written before the account goes:
+    // a bare row delete would leave only account.delete.
+    const actions = (app.store.db.prepare('SELECT action FROM audit_log WHERE account_id = ? ORDER BY id').all(id) as Array<{ action: string }>).map((r) => r.action);
+    t.ok(actions.includes('account.erase'), `erased before deletion (${actions.join(', ')})`);
+    t.ok(actions.includes('account.delete'));
+  });
 });

@@ -121,7 +121,12 @@ export function registerAccountRoutes(app: FastifyInstance, services: ApiService
       },
     },
     async (req, reply) => {
-      servicesFor(services, req).provisioning.deleteAccount(accountOf(req));
+      // The same as `kalem account delete`: vectors first (the erasure removes the rows that say
+      // where they are), then every call's content, the account and its key.
+      const s = servicesFor(services, req);
+      const accountId = s.provisioning.account(accountOf(req)).id;
+      await services.dropAccountVectors?.(accountId);
+      s.erasure.deleteAccount(accountId);
       return reply.code(204).send();
     },
   );
