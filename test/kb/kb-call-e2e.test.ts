@@ -71,3 +71,48 @@ t.test('SIPp call → the model calls kb_search → the opening-hours chunk come
   t.notOk(logs.includes(plantedKey), 'the planted key appears in no log line');
   t.notOk(logs.includes('Monday to Friday'), 'nor does the knowledge-base text');
 });
+
+t.test('the call ends while kb_search waits on a slow embeddings API: the lookup is aborted with the call, its request cancelled', async (t) => {
+  const embeddings = await OpenAIEmbeddingsStandIn.start({ apiKey: 'set-below' });
+  t.teardown(() => embeddings.close());
+  const { gw, standIn, plantedKey } = await realtimeGateway({
+    rest: `\n[kb]\nembeddings_base_url = "${embeddings.baseURL}"\nsearch_timeout_ms = 30000\n`,
+  });
+  embeddings.acceptKey(plantedKey);
+  t.teardown(async () => {
+    await gw.stop();
+    await standIn.close();
+  });
+  const app = await openProvisioning({ configPath: gw.configPath, logDestination: { write: () => true } as never });
+  const kb = openKnowledge(app);
+  try {
+    kb.knowledge.createBase('acme', 'faq');
+    const file = join(gw.dir, 'hours.md');
+    writeFileSync(file, HOURS_MD);
+    await kb.knowledge.addDocuments('acme', 'faq', [file]);
+    kb.knowledge.linkAgent('acme', 'assistant', ['faq']);
+  } finally {
+    await kb.close();
+    app.close();
+  }
+  // The query's embedding would take 60 s; the caller hangs up after about 3 s.
+  embeddings.delayAnswers(60_000);
+  let asked = false;
+  standIn.on('received', (conn, ev) => {
+    if (ev.type === 'input_audio_buffer.append' && !asked) {
+      asked = true;
+      conn.callFunction('kb_search', JSON.stringify({ query: 'When are you open?' }));
+    }
+  });
+  const started = Date.now();
+  const run = await runSipp({ scenario: 'uac-invite-bye.xml', target: `127.0.0.1:${gw.port('udp')}`, transport: 'u1', service: AGENT_NUMBER, pauseMs: 3000, timeoutS: 40 });
+  t.equal(run.code, 0, `SIPp reports the call successful${run.code === 0 ? '' : `\n${run.errors}`}`);
+  t.equal(asked, true);
+  await until('the embeddings request is abandoned', () => embeddings.abandoned === 1, 15_000);
+  t.ok(Date.now() - started < 30_000, 'long before the slow answer or the budget: the call\'s close cancelled it');
+  await until('the CDR', () => Boolean(realtimeCdrs(gw).at(-1)?.end_reason));
+  const cdr = realtimeCdrs(gw).at(-1)!;
+  t.equal(cdr.end_reason, 'remote-bye');
+  t.notOk(cdr.details.realtime?.toolCalls.some((c) => c.ok), 'no tool call completed (the call ended first)');
+  t.same(embeddings.violations, []);
+});

@@ -6,7 +6,8 @@
  * QDRANT_URL is set.
  */
 import t from 'tap';
-import { readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isKalemError } from '../../src/core/errors.js';
 import { vecTable } from '../../src/kb/sqlite-vec-store.js';
@@ -229,5 +230,37 @@ t.test('kb migrate: an account\'s vectors move from sqlite-vec to Qdrant and bac
   t.notOk(q.collections.has(`kalem_${id}`), 'the Qdrant collection is dropped after moving back');
   t.same((await k.searchBase('acme', 'faq', 'when are you open', opts)).map((h) => h.chunkId), before.map((h) => h.chunkId));
   t.ok(f.app.provisioning.listAudit('acme', 50).some((a) => a.action === 'kb.migrate'), 'audited');
+  t.same(q.violations, []);
+});
+
+t.test('Qdrant API key: read from a 0600 file and sent; a readable file or a wrong key is refused plainly, the key never shown', async (t) => {
+  const q = await QdrantStandIn.start({ apiKey: 'qk-PLANTED-0123456789' });
+  t.teardown(() => q.close());
+  const dir = mkdtempSync(join(tmpdir(), 'kalem-qk-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const keyFile = join(dir, 'qdrant.key');
+  writeFileSync(keyFile, 'qk-PLANTED-0123456789\n', { mode: 0o600 });
+  const f = await kbFixture({ kbToml: `backend = "qdrant"\nqdrant_url = "${q.url}"\nqdrant_api_key_file = "${keyFile}"\n` });
+  t.teardown(() => f.close());
+  f.account('acme');
+  f.kb.knowledge.createBase('acme', 'faq');
+  const doc = f.file('hours.md', HOURS_MD);
+  t.same((await f.kb.knowledge.addDocuments('acme', 'faq', [doc])).map((r) => r.status), ['added'], 'the right key is accepted');
+
+  writeFileSync(keyFile, 'qk-WRONG-key-value\n', { mode: 0o600 });
+  const wrong = await kbFixture({ kbToml: `backend = "qdrant"\nqdrant_url = "${q.url}"\nqdrant_api_key_file = "${keyFile}"\n` });
+  t.teardown(() => wrong.close());
+  wrong.account('acme');
+  wrong.kb.knowledge.createBase('acme', 'faq');
+  const err = await wrong.kb.knowledge.addDocuments('acme', 'faq', [wrong.file('hours.md', HOURS_MD)]).catch((e: unknown) => e);
+  t.match((err as Error).message, /Qdrant at 127\.0\.0\.1:\d+ refused to check the collection \(HTTP 401\); check \[kb\] qdrant_api_key_file/);
+  t.notOk(JSON.stringify({ m: (err as Error).message, ...(err as object) }).includes('qk-'), 'no key in the error');
+
+  chmodSync(keyFile, 0o644);
+  const open = await kbFixture({ kbToml: `backend = "qdrant"\nqdrant_url = "${q.url}"\nqdrant_api_key_file = "${keyFile}"\n` });
+  t.teardown(() => open.close());
+  open.account('acme');
+  open.kb.knowledge.createBase('acme', 'faq');
+  await t.rejects(open.kb.knowledge.addDocuments('acme', 'faq', [open.file('hours.md', HOURS_MD)]), /qdrant_api_key_file .* is readable by others: run `chmod 600/);
   t.same(q.violations, []);
 });

@@ -89,6 +89,8 @@ export class OpenAIEmbeddingsStandIn {
   readonly requests: Array<{ model: string; inputs: number }> = [];
   /** Requests answered with an injected failure. */
   failuresServed = 0;
+  /** Requests whose client went away before the answer (an aborted lookup). */
+  abandoned = 0;
   private failures: Array<{ status: number; retryAfterMs: number }> = [];
   private holdMs = 0;
   private readonly server: http.Server;
@@ -184,7 +186,22 @@ export class OpenAIEmbeddingsStandIn {
         { 'retry-after-ms': String(failure.retryAfterMs) },
       );
     }
-    if (this.holdMs > 0) await new Promise((r) => setTimeout(r, this.holdMs));
+    if (this.holdMs > 0) {
+      let gone = false;
+      res.on('close', () => {
+        if (!res.writableEnded) gone = true;
+      });
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((r) => {
+        timer = setTimeout(r, this.holdMs);
+        res.on('close', () => r());
+      });
+      clearTimeout(timer);
+      if (gone) {
+        this.abandoned++;
+        return;
+      }
+    }
     const p = body as EmbeddingCreateParams & { input: string[] };
     this.requests.push({ model: p.model, inputs: p.input.length });
     const base64 = p.encoding_format === 'base64';
