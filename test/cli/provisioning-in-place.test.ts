@@ -174,7 +174,7 @@ t.test('audit list --account works for a deleted account (by its id and by its n
     const r = k.run(['--json', 'audit', 'list', '--account', ref]);
     t.equal(r.code, 0, r.stderr);
     const actions = json<Array<{ action: string; accountId: string }>>(r.stdout);
-    t.same(actions.map((a) => a.action).reverse(), ['account.create', 'agent.create', 'account.delete'], `the kept trail, asked for by ${ref === id ? 'id' : 'name'}`);
+    t.same(actions.map((a) => a.action).reverse(), ['account.create', 'agent.create', 'account.erase', 'account.delete'], `the kept trail, asked for by ${ref === id ? 'id' : 'name'}`);
     t.ok(actions.every((a) => a.accountId === id));
   }
   t.equal(k.run(['audit', 'list', '--account', 'never-existed']).code, 1);
