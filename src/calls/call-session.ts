@@ -283,6 +283,8 @@ export class CallSession {
           return JSON.stringify({ error: 'the tool failed' });
         }),
       respondsAfter: (name) => tools.respondsAfter(name),
+      // The tools the call adds to the agent's own (kb_search): the guard must not hide them.
+      definitions: () => tools.definitions(),
     };
     const bridge = new RealtimeBridge({
       // An account keeping transcripts 0 days stores none, so the session asks for none either.
