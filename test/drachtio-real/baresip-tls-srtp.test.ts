@@ -1,5 +1,5 @@
 import t from 'tap';
-import { DrachtioServer, drachtioSkipReason } from '../helpers/drachtio.js';
+import { withSharedDrachtio } from '../helpers/drachtio.js';
 import { sdesEchoTest } from '../media-e2e/srtp-echo-suite.js';
 
 /**
@@ -8,14 +8,7 @@ import { sdesEchoTest } from '../media-e2e/srtp-echo-suite.js';
  * carries a Contact baresip can send ACK and BYE to) and the drachtio engine behind it: the same
  * test the embedded engine runs (test/media-e2e/srtp-echo-suite.ts).
  */
-const notRun = drachtioSkipReason();
-if (notRun) {
-  t.plan(0, notRun);
-} else {
-  let server: DrachtioServer | undefined;
-  t.before(async () => {
-    server = await DrachtioServer.start();
-  });
-  t.teardown(() => server?.stop());
-  sdesEchoTest(t, () => ({ name: 'drachtio', server: server! }));
-}
+withSharedDrachtio(t, {}, (server) => {
+  sdesEchoTest(t, () => ({ name: 'drachtio', server: server() }));
+});
+

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { DrachtioServer, drachtioSkipReason } from '../helpers/drachtio.js';
+import { withSharedDrachtio } from '../helpers/drachtio.js';
 import { sipToolsSuite } from '../realtime-e2e/sip-tools-suite.js';
 
 /**
@@ -7,14 +7,7 @@ import { sipToolsSuite } from '../realtime-e2e/sip-tools-suite.js';
  * drachtio-server: transfer_call (REFER through drachtio-server, NOTIFY followed, BYE) and
  * end_call, the suite the embedded engine runs (test/realtime-e2e/sip-tools-suite.ts).
  */
-const notRun = drachtioSkipReason();
-if (notRun) {
-  t.plan(0, notRun);
-} else {
-  let server: DrachtioServer | undefined;
-  t.before(async () => {
-    server = await DrachtioServer.start({ tls: false });
-  });
-  t.teardown(() => server?.stop());
-  sipToolsSuite(t, () => ({ name: 'drachtio', server: server! }));
-}
+withSharedDrachtio(t, { tls: false }, (server) => {
+  sipToolsSuite(t, () => ({ name: 'drachtio', server: server() }));
+});
+

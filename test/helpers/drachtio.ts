@@ -1,3 +1,4 @@
+import type { Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -209,4 +210,26 @@ export class DrachtioServer {
     this.ca?.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * One real drachtio-server for a whole test file, started before its tests and stopped after;
+ * without DRACHTIO_BIN the file plans nothing and says why (never a pass).
+ */
+export function withSharedDrachtio(
+  t: Test,
+  opts: DrachtioStartOptions,
+  suite: (server: () => DrachtioServer) => void,
+): void {
+  const notRun = drachtioSkipReason();
+  if (notRun) {
+    t.plan(0, notRun);
+    return;
+  }
+  let server: DrachtioServer | undefined;
+  t.before(async () => {
+    server = await DrachtioServer.start(opts);
+  });
+  t.teardown(() => server?.stop());
+  suite(() => server!);
 }
