@@ -11,15 +11,13 @@ import { Keyring } from '../crypto/keyring.js';
 import type { Sodium } from '../crypto/sodium.js';
 import { assertCurrent, migrate, openDatabase, schemaVersion } from '../store/database.js';
 import type { MigrationKeys } from '../store/migrations.js';
-import { migrationKeys } from '../privacy/migration-keys.js';
 import { SqliteTenantStore } from '../store/sqlite-tenant-store.js';
 import { CallRecordsService } from '../tenancy/call-records-service.js';
 import { ProvisioningService } from '../tenancy/provisioning-service.js';
-import { ErasureService } from '../privacy/erasure-service.js';
-import { RetentionService } from '../privacy/retention-service.js';
-import { UsageService } from '../privacy/usage-service.js';
 import type { RecordingService } from '../privacy/recording-service.js';
-import { recordingService } from './recordings.js';
+import type { ErasureService } from '../privacy/erasure-service.js';
+import type { RetentionService } from '../privacy/retention-service.js';
+import type { UsageService } from '../privacy/usage-service.js';
 import type { ContentVault, SecretVault } from '../tenancy/ports.js';
 import type { DestinationStream } from 'pino';
 
@@ -197,6 +195,14 @@ export async function openProvisioning(opts: AppOptions = {}): Promise<Provision
   const callRecords = new CallRecordsService(app.store, keyring, app.clock, actor);
   const partial = withParts(app, { keyring, provisioning, callRecords, sodium, actor });
   // Commands unlink erased recording files at once (the daemon's own sweeper unlinks asynchronously).
+  // The privacy services (and the recording codecs they reach) load with the commands that open
+  // the master key, not with every command (see the lazy pattern in cli/program.ts).
+  const [{ recordingService }, { ErasureService }, { RetentionService }, { UsageService }] = await Promise.all([
+    import('./recordings.js'),
+    import('../privacy/erasure-service.js'),
+    import('../privacy/retention-service.js'),
+    import('../privacy/usage-service.js'),
+  ]);
   const recordings = recordingService(partial, sodium, actor, true);
   const erasure = new ErasureService(app.store, keyring, app.clock, actor, recordings);
   const retention = new RetentionService(app.store, app.clock, actor, recordings);
@@ -229,6 +235,7 @@ export async function migrateStore(app: ConfiguredApp): Promise<{ applied: numbe
         const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(MASTER_CHECK_META) as { value: Buffer } | undefined;
         if (row && !keyring.verifyMasterCheck(new Uint8Array(row.value))) throw kalemError('KALEM_ERR_MASTER_KEY_MISMATCH', masterKeyPath(keySource).path);
       }
+      const { migrationKeys } = await import('../privacy/migration-keys.js');
       keys = migrationKeys(keyring);
     }
     const applied = migrate(db, path, () => new Date(app.clock.now()).toISOString(), keys);

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { readPromptWav } from '../../media/prompts.js';
 import type { AgentExtras } from '../../tenancy/provisioning-service.js';
 import { Command, Option } from 'commander';
 import type { ProvisioningApp } from '../../app/open-app.js';
@@ -169,9 +168,10 @@ function readWebhooks(file: string): AgentTools['webhooks'] {
 }
 
 /** The announcement WAV, read and checked before anything is written. */
-function announcementFrom(o: AgentOptions): AgentExtras {
+async function announcementFrom(o: AgentOptions): Promise<AgentExtras> {
   if (o.recordingAnnouncement === undefined) return {};
   if (o.recordingAnnouncement === false) return { recordingAnnouncement: null };
+  const { readPromptWav } = await import('../../media/prompts.js');
   try {
     return { recordingAnnouncement: readPromptWav(o.recordingAnnouncement) };
   } catch (err) {
@@ -198,7 +198,7 @@ export function agentCommand(): Command {
   agentOptions(
     cmd.command('create').description('create an agent').argument('<account>', 'account id or name').argument('<name>', 'agent name'),
   ).action(async (account: string, name: string, o: AgentOptions, c: Command) => {
-    const extras = announcementFrom(o);
+    const extras = await announcementFrom(o);
     const agent = await withProvisioning(c, async (app) => {
       if (o.kb) await checkBasesExist(app, account, o.kb); // nothing is created when a base name is wrong
       const created = app.provisioning.createAgent(account, { ...fieldsFrom(o, undefined), name }, extras);
@@ -249,7 +249,7 @@ export function agentCommand(): Command {
     const agent = await withProvisioning(c, async (app) => {
       const cur = app.provisioning.agent(account, ref);
       const patch = fieldsFrom(o, cur);
-      const extras = announcementFrom(o);
+      const extras = await announcementFrom(o);
       if (Object.keys(patch).length === 0 && extras.recordingAnnouncement === undefined && o.kb === undefined) {
         throw kalemError('KALEM_ERR_INVALID_ARGUMENT', 'nothing to change; see `kalem agent update --help`');
       }

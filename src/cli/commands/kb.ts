@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import cliProgress from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import type { ProvisioningApp } from '../../app/open-app.js';
 import { kalemError } from '../../core/errors.js';
 import type { IngestProgress, KnowledgeService } from '../../kb/knowledge-service.js';
@@ -31,14 +31,16 @@ async function withKnowledge<T>(c: Command, fn: (kb: KnowledgeService, app: Prov
  * Ingest progress: bars on a terminal (files, and embeddings of the current file), one plain line
  * per finished file otherwise. Bars go to stderr, so stdout (and --json) stays clean.
  */
-function ingestReporter(json: boolean): { onProgress: (p: IngestProgress) => void; stop: () => void } {
+async function ingestReporter(json: boolean): Promise<{ onProgress: (p: IngestProgress) => void; stop: () => void }> {
   if (process.stderr.isTTY) {
+    // Loaded only for a terminal's bars (see the lazy pattern in program.ts).
+    const { default: cliProgress } = await import('cli-progress');
     const multi = new cliProgress.MultiBar(
       { stream: process.stderr, clearOnComplete: false, hideCursor: true, format: ' {bar} {value}/{total} {what}' },
       cliProgress.Presets.shades_classic,
     );
-    let files: cliProgress.SingleBar | undefined;
-    let chunks: cliProgress.SingleBar | undefined;
+    let files: SingleBar | undefined;
+    let chunks: SingleBar | undefined;
     return {
       onProgress: (p) => {
         if (p.phase === 'file') {
@@ -95,7 +97,7 @@ export function kbCommand(): Command {
     .action(async (account: string, name: string, files: string[], _o, c: Command) => {
       const json = globals(c).json === true;
       const results = await withKnowledge(c, async (kb) => {
-        const reporter = ingestReporter(json);
+        const reporter = await ingestReporter(json);
         try {
           return await kb.addDocuments(account, name, files, { onProgress: reporter.onProgress });
         } finally {
@@ -186,7 +188,8 @@ export function kbCommand(): Command {
     .addOption(new Option('--to <backend>', 'sqlite-vec or qdrant').argParser(oneOfValues(['sqlite-vec', 'qdrant'] as const)).makeOptionMandatory())
     .action(async (account: string, o: { to: VectorBackend }, c: Command) => {
       const r = await withKnowledge(c, async (kb) => {
-        const bar = process.stderr.isTTY
+        const cliProgress = process.stderr.isTTY ? (await import('cli-progress')).default : undefined;
+        const bar = cliProgress
           ? new cliProgress.SingleBar({ stream: process.stderr, format: ' {bar} {value}/{total} vectors copied' }, cliProgress.Presets.shades_classic)
           : undefined;
         let started = false;
