@@ -1,8 +1,9 @@
-import { open, rm } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { kalemError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
-import type { ContentVault, TenantStore } from '../tenancy/ports.js';
+import type { Account } from '../tenancy/model.js';
+import type { ContentVault, StoredRecording, TenantStore } from '../tenancy/ports.js';
 import type { RecordingFileRemover } from './erasure-service.js';
 
 /** The secretstream reader (crypto/secretstream.ts), as this service needs it. */
@@ -62,21 +63,7 @@ export class RecordingService implements RecordingFileRemover {
    * or a file that ends before the final chunk is reported as such and the output removed.
    */
   async decryptTo(accountRef: string, callId: string, out: string): Promise<RecordingReadResult> {
-    const a = this.store.accounts.get(accountRef) ?? this.store.accounts.findByName(accountRef);
-    if (!a) throw kalemError('KALEM_ERR_UNKNOWN_ACCOUNT', accountRef);
-    if (!this.store.calls.get(a.id, callId)) throw kalemError('KALEM_ERR_UNKNOWN_CALL', callId, a.name);
-    const rec = this.store.recordings.get(a.id, callId);
-    const wrappedAccountKey = this.store.accounts.wrappedKey(a.id);
-    if (!rec || !wrappedAccountKey) throw kalemError('KALEM_ERR_NO_RECORDING', callId, a.name);
-    const key = this.vault.unwrapDataKey(a.id, wrappedAccountKey, callId, 'recording', rec.wrappedKey);
-    if (key === null) throw kalemError('KALEM_ERR_RECORDING_TAMPERED', callId, a.name);
-    let input;
-    try {
-      input = await open(join(this.dir, rec.file), 'r');
-    } catch (err) {
-      this.vault.wipe(key);
-      throw kalemError('KALEM_ERR_RECORDING_TRUNCATED', callId, a.name, `its file cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-    }
+    const { a, rec, key, input } = await this.openRecording(accountRef, callId);
     let output;
     try {
       output = await open(out, 'wx', 0o600);
@@ -90,31 +77,10 @@ export class RecordingService implements RecordingFileRemover {
     let rate = 0;
     let ok = false;
     try {
-      const readExactly = async (n: number): Promise<Uint8Array | null> => {
-        const buf = new Uint8Array(n);
-        let got = 0;
-        while (got < n) {
-          const { bytesRead } = await input.read(buf, got, n - got, null);
-          if (bytesRead === 0) return got === 0 ? null : buf.subarray(0, got);
-          got += bytesRead;
-        }
-        return buf;
-      };
-      const s = this.streams;
-      const pre = await readExactly(s.magic.length + s.headerBytes);
-      if (pre === null || pre.length < s.magic.length + s.headerBytes) throw kalemError('KALEM_ERR_RECORDING_TRUNCATED', callId, a.name, 'no stream header');
-      if (!s.magic.every((b, i) => pre[i] === b)) throw kalemError('KALEM_ERR_RECORDING_TAMPERED', callId, a.name);
-      const pull = s.openPull(key, pre.subarray(s.magic.length), s.ad(a.id, callId));
-      if (pull === null) throw kalemError('KALEM_ERR_RECORDING_TAMPERED', callId, a.name);
+      const reader = new RecordingFileReader(input, this.streams, callId, a.name);
+      await reader.openHeader(key, a.id);
       for (;;) {
-        const len = await readExactly(s.lengthBytes);
-        if (len === null || len.length < s.lengthBytes) throw kalemError('KALEM_ERR_RECORDING_TRUNCATED', callId, a.name, `after ${bytes} bytes of audio`);
-        const n = new DataView(len.buffer, len.byteOffset, len.byteLength).getUint32(0, false);
-        if (n > MAX_CHUNK) throw kalemError('KALEM_ERR_RECORDING_TAMPERED', callId, a.name);
-        const chunk = await readExactly(n);
-        if (chunk === null || chunk.length < n) throw kalemError('KALEM_ERR_RECORDING_TRUNCATED', callId, a.name, `after ${bytes} bytes of audio`);
-        const r = pull.pull(chunk);
-        if (!r.ok) throw kalemError('KALEM_ERR_RECORDING_TAMPERED', callId, a.name);
+        const r = await reader.next();
         if (bytes === 0 && r.plain.length >= 44) rate = new DataView(r.plain.buffer, r.plain.byteOffset, r.plain.byteLength).getUint32(24, true);
         await output.write(r.plain);
         bytes += r.plain.length;
@@ -158,39 +124,10 @@ export class RecordingService implements RecordingFileRemover {
    * ends the stream with an error (the connection is cut; nothing unauthenticated is sent).
    */
   async openStream(accountRef: string, callId: string): Promise<{ accountId: string; callId: string; status: string; chunks: AsyncGenerator<Uint8Array> }> {
-    const a = this.store.accounts.get(accountRef) ?? this.store.accounts.findByName(accountRef);
-    if (!a) throw kalemError('KALEM_ERR_UNKNOWN_ACCOUNT', accountRef);
-    if (!this.store.calls.get(a.id, callId)) throw kalemError('KALEM_ERR_UNKNOWN_CALL', callId, a.name);
-    const rec = this.store.recordings.get(a.id, callId);
-    const wrappedAccountKey = this.store.accounts.wrappedKey(a.id);
-    if (!rec || !wrappedAccountKey) throw kalemError('KALEM_ERR_NO_RECORDING', callId, a.name);
-    const key = this.vault.unwrapDataKey(a.id, wrappedAccountKey, callId, 'recording', rec.wrappedKey);
-    if (key === null) throw kalemError('KALEM_ERR_RECORDING_TAMPERED', callId, a.name);
-    let input: Awaited<ReturnType<typeof open>>;
+    const { a, rec, key, input } = await this.openRecording(accountRef, callId);
+    const reader = new RecordingFileReader(input, this.streams, callId, a.name);
     try {
-      input = await open(join(this.dir, rec.file), 'r');
-    } catch (err) {
-      this.vault.wipe(key);
-      throw kalemError('KALEM_ERR_RECORDING_TRUNCATED', callId, a.name, `its file cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-    }
-    const readExactly = async (n: number): Promise<Uint8Array | null> => {
-      const buf = new Uint8Array(n);
-      let got = 0;
-      while (got < n) {
-        const { bytesRead } = await input.read(buf, got, n - got, null);
-        if (bytesRead === 0) return got === 0 ? null : buf.subarray(0, got);
-        got += bytesRead;
-      }
-      return buf;
-    };
-    const s = this.streams;
-    let pull: ReturnType<StreamReader['openPull']>;
-    try {
-      const pre = await readExactly(s.magic.length + s.headerBytes);
-      if (pre === null || pre.length < s.magic.length + s.headerBytes) throw kalemError('KALEM_ERR_RECORDING_TRUNCATED', callId, a.name, 'no stream header');
-      if (!s.magic.every((b, i) => pre[i] === b)) throw kalemError('KALEM_ERR_RECORDING_TAMPERED', callId, a.name);
-      pull = s.openPull(key, pre.subarray(s.magic.length), s.ad(a.id, callId));
-      if (pull === null) throw kalemError('KALEM_ERR_RECORDING_TAMPERED', callId, a.name);
+      await reader.openHeader(key, a.id);
       this.store.transaction(() =>
         this.store.audit.append({
           at: new Date(this.clock.now()).toISOString(),
@@ -206,37 +143,102 @@ export class RecordingService implements RecordingFileRemover {
       await input.close();
       throw err;
     }
-    const stream = pull;
     const vault = this.vault;
-    const account = a.name;
-    const dataKey = key;
     async function* chunks(): AsyncGenerator<Uint8Array> {
-      let bytes = 0;
+      let first = true;
       try {
         for (;;) {
-          const len = await readExactly(s.lengthBytes);
-          if (len === null || len.length < s.lengthBytes) throw kalemError('KALEM_ERR_RECORDING_TRUNCATED', callId, account, `after ${bytes} bytes of audio`);
-          const n = new DataView(len.buffer, len.byteOffset, len.byteLength).getUint32(0, false);
-          if (n > MAX_CHUNK) throw kalemError('KALEM_ERR_RECORDING_TAMPERED', callId, account);
-          const chunk = await readExactly(n);
-          if (chunk === null || chunk.length < n) throw kalemError('KALEM_ERR_RECORDING_TRUNCATED', callId, account, `after ${bytes} bytes of audio`);
-          const r = stream.pull(chunk);
-          if (!r.ok) throw kalemError('KALEM_ERR_RECORDING_TAMPERED', callId, account);
+          const r = await reader.next();
           const out = Buffer.from(r.plain);
           vault.wipe(r.plain);
-          if (bytes === 0 && out.length >= 44) {
+          if (first && out.length >= 44) {
             out.writeUInt32LE(0xffffffff, 4);
             out.writeUInt32LE(0xffffffff, 40);
           }
-          bytes += out.length;
+          first = false;
           yield out;
           if (r.final) return;
         }
       } finally {
-        vault.wipe(dataKey);
+        vault.wipe(key);
         await input.close();
       }
     }
     return { accountId: a.id, callId, status: rec.status, chunks: chunks() };
+  }
+
+  /** The call's recording row, its data key (unwrapped) and its file opened; or why not. */
+  private async openRecording(accountRef: string, callId: string): Promise<{ a: Account; rec: StoredRecording; key: Uint8Array; input: FileHandle }> {
+    const a = this.store.accounts.get(accountRef) ?? this.store.accounts.findByName(accountRef);
+    if (!a) throw kalemError('KALEM_ERR_UNKNOWN_ACCOUNT', accountRef);
+    if (!this.store.calls.get(a.id, callId)) throw kalemError('KALEM_ERR_UNKNOWN_CALL', callId, a.name);
+    const rec = this.store.recordings.get(a.id, callId);
+    const wrappedAccountKey = this.store.accounts.wrappedKey(a.id);
+    if (!rec || !wrappedAccountKey) throw kalemError('KALEM_ERR_NO_RECORDING', callId, a.name);
+    const key = this.vault.unwrapDataKey(a.id, wrappedAccountKey, callId, 'recording', rec.wrappedKey);
+    if (key === null) throw kalemError('KALEM_ERR_RECORDING_TAMPERED', callId, a.name);
+    let input: FileHandle;
+    try {
+      input = await open(join(this.dir, rec.file), 'r');
+    } catch (err) {
+      this.vault.wipe(key);
+      throw kalemError('KALEM_ERR_RECORDING_TRUNCATED', callId, a.name, `its file cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    return { a, rec, key, input };
+  }
+}
+
+/**
+ * Reads one encrypted recording file for decryptTo and openStream: the magic and secretstream
+ * header, then length-prefixed chunks. A file that ends early is truncated; anything that does
+ * not authenticate (or a length no writer produces) is tampered.
+ */
+class RecordingFileReader {
+  private pull: NonNullable<ReturnType<StreamReader['openPull']>> | undefined;
+  /** Plain bytes returned so far (for the truncation message). */
+  private bytes = 0;
+
+  constructor(
+    private readonly input: FileHandle,
+    private readonly s: StreamReader,
+    private readonly callId: string,
+    private readonly account: string,
+  ) {}
+
+  async openHeader(key: Uint8Array, accountId: string): Promise<void> {
+    const s = this.s;
+    const pre = await this.readExactly(s.magic.length + s.headerBytes);
+    if (pre === null || pre.length < s.magic.length + s.headerBytes) throw kalemError('KALEM_ERR_RECORDING_TRUNCATED', this.callId, this.account, 'no stream header');
+    if (!s.magic.every((b, i) => pre[i] === b)) throw kalemError('KALEM_ERR_RECORDING_TAMPERED', this.callId, this.account);
+    const pull = s.openPull(key, pre.subarray(s.magic.length), s.ad(accountId, this.callId));
+    if (pull === null) throw kalemError('KALEM_ERR_RECORDING_TAMPERED', this.callId, this.account);
+    this.pull = pull;
+  }
+
+  /** The next chunk's plaintext (the caller wipes it) and whether it was the last. */
+  async next(): Promise<{ plain: Uint8Array; final: boolean }> {
+    const truncated = () => kalemError('KALEM_ERR_RECORDING_TRUNCATED', this.callId, this.account, `after ${this.bytes} bytes of audio`);
+    const len = await this.readExactly(this.s.lengthBytes);
+    if (len === null || len.length < this.s.lengthBytes) throw truncated();
+    const n = new DataView(len.buffer, len.byteOffset, len.byteLength).getUint32(0, false);
+    if (n > MAX_CHUNK) throw kalemError('KALEM_ERR_RECORDING_TAMPERED', this.callId, this.account);
+    const chunk = await this.readExactly(n);
+    if (chunk === null || chunk.length < n) throw truncated();
+    const r = this.pull!.pull(chunk);
+    if (!r.ok) throw kalemError('KALEM_ERR_RECORDING_TAMPERED', this.callId, this.account);
+    this.bytes += r.plain.length;
+    return { plain: r.plain, final: r.final };
+  }
+
+  /** Exactly n bytes; fewer only where the file ends (null: nothing left). */
+  private async readExactly(n: number): Promise<Uint8Array | null> {
+    const buf = new Uint8Array(n);
+    let got = 0;
+    while (got < n) {
+      const { bytesRead } = await this.input.read(buf, got, n - got, null);
+      if (bytesRead === 0) return got === 0 ? null : buf.subarray(0, got);
+      got += bytesRead;
+    }
+    return buf;
   }
 }
