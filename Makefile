@@ -62,7 +62,7 @@ $(ADDON) native/build/Release/kalem_sys.node: native/binding.gyp $(wildcard nati
 # Without DRACHTIO_BIN the real drachtio-server suite (test/drachtio-real/) is skipped, and says so.
 test: build native
 	@[ -n "$$DRACHTIO_BIN" ] || echo "make test: DRACHTIO_BIN is not set: the real drachtio-server suite (test/drachtio-real/) will NOT run"
-	npx tap
+	bash scripts/run-tests.sh
 
 # A long parser fuzz run (make test runs a short one).
 fuzz: build

@@ -1,8 +1,9 @@
 /**
  * The `kalem` command tree.
  *
- * REGISTRATIONS STAY CHEAP. Every run of `kalem` (even `--help` or a typo) loads this file and
- * every command module imported below, so a command module may import only: commander,
+ * REGISTRATIONS STAY CHEAP. Every run of `kalem` loads this file and the module of the command
+ * it runs (`--help` or a typo loads every command module, see COMMANDS), so a command module may
+ * import only: commander,
  * ../parse.js, ../output.js, ../context.js, core/errors.js, and `import type` of anything.
  * Whatever an action needs beyond that is loaded when the action runs:
  *
@@ -15,7 +16,7 @@
  * The helpers of ../context.js (withReader, withProvisioning, withConfig, withStore) already load
  * the application (config, SQLite, libsodium) lazily. `kalem serve` imports the daemon (SIP
  * engines, drachtio-srf, openai, prom-client, fastify) inside its action. A new command is one
- * import and one line in the list in buildProgram(); test/cli/lazy-load.test.ts fails if
+ * line in COMMANDS; test/cli/lazy-load.test.ts fails if
  * `kalem --help` or `kalem number list` loads a heavy package, and docs/BENCHMARKS.md has the
  * start-up figures (`kalem --help` went from 0.8 s of CPU to 0.2 s when this was done).
  */
@@ -23,54 +24,67 @@ import { Command, CommanderError } from 'commander';
 import { KalemError } from '../core/errors.js';
 import { NULLABLE_PARSERS } from './parse.js';
 import { printable } from './output.js';
-import { accountCommand } from './commands/account.js';
-import { agentCommand } from './commands/agent.js';
-import { auditCommand } from './commands/audit.js';
-import { callsCommand } from './commands/calls.js';
-import { configCommand } from './commands/config.js';
-import { doctorCommand } from './commands/doctor.js';
-import { dbCommand } from './commands/db.js';
-import { kbCommand } from './commands/kb.js';
-import { keysCommand } from './commands/keys.js';
-import { numberCommand } from './commands/number.js';
-import { secretCommand } from './commands/secret.js';
-import { serveCommand } from './commands/serve.js';
-import { trunkCommand } from './commands/trunk.js';
-import { tokenCommand } from './commands/token.js';
-import { retentionCommand } from './commands/retention.js';
-import { usageCommand } from './commands/usage.js';
+
+/**
+ * The commands, in the order `kalem --help` lists them. Each module is imported only when its
+ * command may run: `kalem number list` loads the number module alone; help, a typo or no command
+ * at all load every one (commander needs them all to list them or to suggest the right name).
+ */
+const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Command>]> = [
+  ['serve', async () => (await import('./commands/serve.js')).serveCommand()],
+  ['account', async () => (await import('./commands/account.js')).accountCommand()],
+  ['agent', async () => (await import('./commands/agent.js')).agentCommand()],
+  ['number', async () => (await import('./commands/number.js')).numberCommand()],
+  ['trunk', async () => (await import('./commands/trunk.js')).trunkCommand()],
+  ['secret', async () => (await import('./commands/secret.js')).secretCommand()],
+  ['keys', async () => (await import('./commands/keys.js')).keysCommand()],
+  ['db', async () => (await import('./commands/db.js')).dbCommand()],
+  ['config', async () => (await import('./commands/config.js')).configCommand()],
+  ['doctor', async () => (await import('./commands/doctor.js')).doctorCommand()],
+  ['audit', async () => (await import('./commands/audit.js')).auditCommand()],
+  ['calls', async () => (await import('./commands/calls.js')).callsCommand()],
+  ['token', async () => (await import('./commands/token.js')).tokenCommand()],
+  ['retention', async () => (await import('./commands/retention.js')).retentionCommand()],
+  ['usage', async () => (await import('./commands/usage.js')).usageCommand()],
+  ['kb', async () => (await import('./commands/kb.js')).kbCommand()],
+];
+
+/** The program's own options that take a value: their value is not the command's name. */
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(['-c', '--config']);
+
+/**
+ * The command a command line names (`kalem -c x.toml --json number list` → number), or undefined
+ * when it names none: only options, `help`, or a word that is no command.
+ */
+export function commandNamed(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') return undefined;
+    if (GLOBAL_OPTIONS_WITH_VALUE.has(a)) {
+      i++;
+      continue;
+    }
+    if (a.startsWith('-')) continue;
+    return COMMANDS.some(([name]) => name === a) ? a : undefined;
+  }
+  return undefined;
+}
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
-export function buildProgram(): Command {
+/** The program, with the command `argv` names, or with every command (see COMMANDS). */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('kalem')
     .description('Kalem Gateway: SIP trunks in, OpenAI Realtime agents out, one tenant key at a time')
     .version(process.env.npm_package_version ?? '0.1.0')
     .option('-c, --config <file>', 'config file (default: $KALEM_CONFIG or /etc/kalem/kalem.toml)')
     .option('--json', 'machine-readable output for read commands')
     .showHelpAfterError('(run with --help for usage)');
-  for (const sub of [
-    serveCommand(),
-    accountCommand(),
-    agentCommand(),
-    numberCommand(),
-    trunkCommand(),
-    secretCommand(),
-    keysCommand(),
-    dbCommand(),
-    configCommand(),
-    doctorCommand(),
-    auditCommand(),
-    callsCommand(),
-    tokenCommand(),
-    retentionCommand(),
-    usageCommand(),
-    kbCommand(),
-  ]) {
-    program.addCommand(sub);
-  }
+  const named = commandNamed(argv.slice(2));
+  const wanted = named === undefined ? COMMANDS : COMMANDS.filter(([name]) => name === named);
+  for (const sub of await Promise.all(wanted.map(([, load]) => load()))) program.addCommand(sub);
   program.hook('preAction', (_program, action) => {
     for (const opt of action.options) {
       const key = opt.attributeName();
@@ -96,7 +110,7 @@ export function buildProgram(): Command {
  */
 export async function runCli(argv: string[]): Promise<number> {
   const json = argv.slice(2).includes('--json');
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   let usage = '';
   if (json) {
     // commander's own messages become the JSON error below.

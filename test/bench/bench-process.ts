@@ -149,13 +149,15 @@ export function maxRowid(dbPath: string): number {
 
 /**
  * Samples the peak RSS of the daemon and its rtpengine and the highest 1-minute load average
- * every `everyMs` while a step runs; `stop()` ends it and returns the peaks.
+ * every `everyMs` while a step runs; `stop()` ends it and returns the peaks. Given several daemons
+ * (and their rtpengines), the peak is that of their sum.
  */
-export function samplePeaks(daemonPid: number, rtpPid: number, everyMs: number): { stop(): { daemonKb: number; rtpKb: number; load1Max: number } } {
+export function samplePeaks(daemonPids: number | number[], rtpPids: number | number[], everyMs: number): { stop(): { daemonKb: number; rtpKb: number; load1Max: number } } {
   const peaks = { daemonKb: 0, rtpKb: 0, load1Max: 0 };
+  const rss = (pids: number | number[]): number => [pids].flat().reduce((kb, pid) => kb + (statusKb(pid, 'VmRSS') ?? 0), 0);
   const timer = setInterval(() => {
-    peaks.daemonKb = Math.max(peaks.daemonKb, statusKb(daemonPid, 'VmRSS') ?? 0);
-    peaks.rtpKb = Math.max(peaks.rtpKb, statusKb(rtpPid, 'VmRSS') ?? 0);
+    peaks.daemonKb = Math.max(peaks.daemonKb, rss(daemonPids));
+    peaks.rtpKb = Math.max(peaks.rtpKb, rss(rtpPids));
     peaks.load1Max = Math.max(peaks.load1Max, loadAvg1());
   }, everyMs);
   return {

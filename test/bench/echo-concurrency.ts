@@ -45,7 +45,8 @@ const PACKETS_PER_CALL = 4 * 236;
 const HOLD_MS = 4 * 7200;
 const SAMPLE_MS = 250;
 const DAEMON_STOP_GRACE_MS = 40_000;
-const CALLER = '+14155550999';
+/** The probe call's Call-ID prefix: the CDRs of SIPp's calls are the others (the caller is sealed in the CDR). */
+const PROBE_CALL_ID = 'echo-probe-';
 
 interface Options {
   steps: number[];
@@ -170,7 +171,7 @@ async function probeCall(sipPort: number, seconds: number): Promise<ProbeResult>
   await new Promise<void>((r) => rtp.bind(0, '127.0.0.1', r));
   const lp = sip.address().port;
   const rtpPort = rtp.address().port;
-  const callId = `echo-probe-${Date.now()}@127.0.0.1`;
+  const callId = `${PROBE_CALL_ID}${Date.now()}@127.0.0.1`;
   const target = `sip:${NUMBER}@127.0.0.1:${sipPort}`;
   const from = `<sip:+14155550998@127.0.0.1:${lp}>;tag=probe${lp}`;
   const sdp = ['v=0', `o=probe 1 1 IN IP4 127.0.0.1`, 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${rtpPort} RTP/AVP 8`, 'a=rtpmap:8 PCMA/8000', 'a=ptime:20', 'a=sendrecv', ''].join('\r\n');
@@ -297,20 +298,21 @@ function stepCdrs(dbPath: string, after: number): { calls: number; open: number;
   try {
     db.pragma('busy_timeout = 5000');
     const rows = db
-      .prepare('SELECT answered_at, ended_at, details, from_uri FROM calls WHERE rowid > ?')
-      .all(after) as Array<{ answered_at: string | null; ended_at: string | null; details: string; from_uri: string | null }>;
+      .prepare('SELECT answered_at, ended_at, details, sip_call_id FROM calls WHERE rowid > ?')
+      .all(after) as Array<{ answered_at: string | null; ended_at: string | null; details: string; sip_call_id: string }>;
+    const bySipp = (r: { sip_call_id: string }): boolean => !r.sip_call_id.startsWith(PROBE_CALL_ID);
     let callSeconds = 0;
     let received = 0;
     let sent = 0;
     for (const r of rows) {
       // Call-seconds count the probe call too: its packets are in the CPU figures.
       if (r.answered_at && r.ended_at) callSeconds += (Date.parse(r.ended_at) - Date.parse(r.answered_at)) / 1000;
-      if (!r.from_uri?.includes(CALLER)) continue;
+      if (!bySipp(r)) continue;
       const m = (JSON.parse(r.details) as { media?: { received?: number; sent?: number } }).media;
       received += m?.received ?? 0;
       sent += m?.sent ?? 0;
     }
-    const sippRows = rows.filter((r) => r.from_uri?.includes(CALLER));
+    const sippRows = rows.filter(bySipp);
     return { calls: sippRows.length, open: sippRows.filter((r) => !r.ended_at).length, callSeconds, received, sent };
   } finally {
     db.close();

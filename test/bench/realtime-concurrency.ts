@@ -12,6 +12,14 @@
  *
  *   npx tsc -p tsconfig.json && node dist/test/bench/realtime-concurrency.js
  *     [--levels 50,100,200] [--modes pcm16,g711] [--rate 50] [--talk turns|continuous] [--keep]
+ *     [--engine embedded|drachtio] [--gateways N]
+ *
+ * `--engine drachtio` (needs DRACHTIO_BIN, a drachtio-server binary) puts a real drachtio-server
+ * on loopback in front (./drachtio-fleet.ts) with `--gateways N` daemons attached to it, one
+ * database between them, each with its own managed rtpengine and its share of the media ranges;
+ * SIPp calls drachtio-server, which spreads the INVITEs over the daemons. The daemon and
+ * rtpengine columns then add up every daemon and every rtpengine, drachtio-server's CPU has a
+ * column of its own, and the details say how many calls each daemon took.
  *
  * Measured per (mode, level): CPU of the daemon, of its rtpengine and of the stand-in
  * (utime+stime from /proc/<pid>/stat over the SIPp run) per call-second the CDRs record; peak
@@ -37,7 +45,9 @@ import Database from 'better-sqlite3';
 import { openProvisioning } from '../../src/app/open-app.js';
 import { freePort } from '../helpers/ports.js';
 import { SCENARIOS } from '../helpers/sipp.js';
-import { cpuMs, lastStats, machineJiffies, rtpenginePid, statusKb, stopProcess, waitForSip, maxRowid, samplePeaks, benchGatewayFiles, type BenchGateway } from './bench-process.js';
+import { cpuMs, lastStats, machineJiffies, rtpenginePid, statusKb, stopProcess, waitForSip, maxRowid, samplePeaks, benchGatewayFiles } from './bench-process.js';
+import { waitForHealthySip, writeFleetConfigs, type FleetDaemonFiles } from './drachtio-fleet.js';
+import { DrachtioServer } from '../helpers/drachtio.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const MAIN = resolve(SELF, '../../../src/main.js');
@@ -50,12 +60,15 @@ const STREAM_PACKETS = 960;
 const MODES = ['pcm16', 'g711'] as const;
 type Mode = (typeof MODES)[number];
 const NUMBERS: Record<Mode, string> = { pcm16: '+14155550200', g711: '+14155550201' };
-const CALLER = '+14155550999';
 /** Scenario call length from ACK to BYE (4 × 7.2 s of pauses). */
 const HOLD_MS = 4 * 7200;
 const SAMPLE_MS = 250;
 const DAEMON_STOP_GRACE_MS = 40_000;
+/** Calls at once over the whole set-up (its media ranges hold this many, split between daemons). */
 const MAX_CALLS = 450;
+/** The daemons' own RTP ports and their rtpengines' ports, above freePort's 42000-60000 so that SIPp's ports never collide with them; split evenly between the daemons of a drachtio set-up. */
+const MEDIA_PORTS = { min: 60100, count: 900 };
+const RTPENGINE_PORTS = { min: 61000, count: 4500 };
 
 // ---------------------------------------------------------------------------------------------
 // The stand-in child
@@ -214,6 +227,9 @@ interface Options {
   rate: number;
   talk: Talk;
   keep: boolean;
+  engine: 'embedded' | 'drachtio';
+  /** Daemons attached to drachtio-server (drachtio engine only). */
+  gateways: number;
 }
 
 function positiveInt(name: string, value: string | undefined): number {
@@ -222,7 +238,7 @@ function positiveInt(name: string, value: string | undefined): number {
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { levels: [50, 100, 200], modes: [...MODES], rate: 50, talk: 'turns', keep: false };
+  const o: Options = { levels: [50, 100, 200], modes: [...MODES], rate: 50, talk: 'turns', keep: false, engine: 'embedded', gateways: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string | undefined => argv[++i];
@@ -248,6 +264,15 @@ function parseOptions(argv: string[]): Options {
       case '--keep':
         o.keep = true;
         break;
+      case '--engine': {
+        const e = next();
+        if (e !== 'embedded' && e !== 'drachtio') throw new TypeError(`--engine is embedded or drachtio, not ${String(e)}`);
+        o.engine = e;
+        break;
+      }
+      case '--gateways':
+        o.gateways = positiveInt(a, next());
+        break;
       case '--help':
         process.stdout.write(readFileSync(SELF, 'utf8').split('*/')[0] + '*/\n');
         process.exit(0);
@@ -258,50 +283,90 @@ function parseOptions(argv: string[]): Options {
   }
   if (o.levels.length === 0 || o.levels.length > 20 || o.levels.some((n) => n > MAX_CALLS)) throw new TypeError(`1 to 20 levels of at most ${MAX_CALLS} calls (daemon.max_calls)`);
   if (o.modes.length === 0) throw new TypeError('--modes needs at least one mode');
+  if (o.gateways > 1 && o.engine !== 'drachtio') throw new TypeError('--gateways needs --engine drachtio (only drachtio-server spreads calls over daemons)');
+  if (o.gateways > 4) throw new TypeError('--gateways: at most 4 (the media ranges are split between them)');
+  if (o.engine === 'drachtio' && !process.env['DRACHTIO_BIN']) throw new TypeError('--engine drachtio needs DRACHTIO_BIN (a drachtio-server binary)');
   return o;
 }
 
 // ---------------------------------------------------------------------------------------------
 // The gateway
 
-interface Gateway extends BenchGateway {
-  apiPort: number;
+/** The gateway side as written to disk: where SIPp calls, the database, and each daemon's files. */
+interface SetUp {
+  dir: string;
+  dbPath: string;
+  /** The SIP port SIPp calls: the daemon's own (embedded) or drachtio-server's. */
+  sipPort: number;
+  daemons: FleetDaemonFiles[];
 }
 
-async function setUpGateway(standInPort: number, apiKey: string): Promise<Omit<Gateway, 'child' | 'pid'>> {
+/** A started daemon and its managed rtpengine. */
+interface RunningDaemon extends FleetDaemonFiles {
+  child: ChildProcess;
+  pid: number;
+  rtpPid: number;
+}
+
+/** What one step measures: the daemons, their rtpengines, drachtio-server's process if any. */
+interface Fleet {
+  setUp: SetUp;
+  daemons: RunningDaemon[];
+  drachtioPid: number | undefined;
+}
+
+function daemonSections(realtimeUrl: string, maxCalls: number, media: { min: number; count: number }, rtp: { min: number; count: number }): string {
+  return `[daemon]
+max_calls = ${maxCalls}
+drain_timeout_ms = 2000
+[media]
+address = "127.0.0.1"
+port_min = ${media.min}
+port_max = ${media.min + media.count - 1}
+[rtpengine]
+mode = "managed"
+port_min = ${rtp.min}
+port_max = ${rtp.min + rtp.count - 1}
+[realtime]
+base_url = "${realtimeUrl}"
+connect_timeout_ms = 5000
+`;
+}
+
+async function setUpGateways(standInPort: number, apiKey: string, o: Options): Promise<SetUp> {
   const { dir, configPath, dbPath, baseToml } = benchGatewayFiles('kalem-realtime-bench-');
   running.tempDir = dir;
-  const sipPort = await freePort();
-  let apiPort = await freePort();
-  while (apiPort === sipPort || apiPort === sipPort + 2) apiPort = await freePort();
-  // Media ranges above freePort's 42000-60000 so the SIPp ports never collide with them.
-  writeFileSync(
-    configPath,
-    `${baseToml}[daemon]
-max_calls = ${MAX_CALLS}
-drain_timeout_ms = 2000
-[sip]
+  const realtimeUrl = `ws://127.0.0.1:${standInPort}/v1/realtime`;
+  let setUp: SetUp;
+  if (o.engine === 'drachtio') {
+    const drachtio = await DrachtioServer.start({ tls: false });
+    running.drachtio = drachtio;
+    // Each daemon gets an equal slice of both ranges, and as many calls as its slice holds.
+    const media = Math.floor(MEDIA_PORTS.count / o.gateways);
+    const rtp = Math.floor(RTPENGINE_PORTS.count / o.gateways);
+    const daemons = await writeFleetConfigs(drachtio, dir, baseToml, o.gateways, (i) =>
+      daemonSections(realtimeUrl, Math.floor(media / 2), { min: MEDIA_PORTS.min + i * media, count: media }, { min: RTPENGINE_PORTS.min + i * rtp, count: rtp }),
+    );
+    setUp = { dir, dbPath, sipPort: drachtio.sipPort, daemons };
+  } else {
+    const sipPort = await freePort();
+    let apiPort = await freePort();
+    while (apiPort === sipPort || apiPort === sipPort + 2) apiPort = await freePort();
+    writeFileSync(
+      configPath,
+      `${baseToml}[sip]
 listen_address = "127.0.0.1"
 udp_port = ${sipPort}
 tcp_port = -1
 tls_port = -1
 rate_limit_requests = 100000000
-[media]
-address = "127.0.0.1"
-port_min = 60100
-port_max = 60999
 [api]
 port = ${apiPort}
-[rtpengine]
-mode = "managed"
-port_min = 61000
-port_max = 65499
-[realtime]
-base_url = "ws://127.0.0.1:${standInPort}/v1/realtime"
-connect_timeout_ms = 5000
-`,
-  );
-  const app = await openProvisioning({ configPath, logDestination: { write: (s: string) => process.stderr.write(s) } });
+${daemonSections(realtimeUrl, MAX_CALLS, MEDIA_PORTS, RTPENGINE_PORTS)}`,
+    );
+    setUp = { dir, dbPath, sipPort, daemons: [{ configPath, logPath: join(dir, 'daemon.log'), apiPort }] };
+  }
+  const app = await openProvisioning({ configPath: setUp.daemons[0]!.configPath, logDestination: { write: (s: string) => process.stderr.write(s) } });
   try {
     const p = app.provisioning;
     p.createAccount({ name: 'bench' });
@@ -322,7 +387,34 @@ connect_timeout_ms = 5000
   } finally {
     app.close();
   }
-  return { dir, logPath: join(dir, 'daemon.log'), dbPath, sipPort, apiPort };
+  return setUp;
+}
+
+/**
+ * Starts every daemon of the set-up (a fresh process per mode, so that each mode's RSS per call
+ * is measured from its own idle) and waits until each takes calls and has its rtpengine.
+ */
+async function startDaemons(setUp: SetUp, o: Options, mode: Mode): Promise<RunningDaemon[]> {
+  // BENCH_DAEMON_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the daemon.
+  const nodeArgs = (process.env['BENCH_DAEMON_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const out: RunningDaemon[] = [];
+  for (const files of setUp.daemons) {
+    const log = openSync(files.logPath, 'a');
+    const child = spawn(process.execPath, [...nodeArgs, MAIN, '--config', files.configPath, 'serve'], { stdio: ['ignore', log, log] });
+    closeSync(log);
+    running.daemons.push(child);
+    if (child.pid === undefined) throw new Error('could not start the daemon');
+    if (o.engine === 'drachtio') await waitForHealthySip(files.apiPort, child);
+    else await waitForSip(setUp.sipPort, child, NUMBERS[mode]);
+    let rtpPid: number | undefined;
+    for (let i = 0; i < 100 && rtpPid === undefined; i++) {
+      rtpPid = rtpenginePid(child.pid);
+      if (rtpPid === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (rtpPid === undefined) throw new Error('no rtpengine child of the daemon found');
+    out.push({ ...files, child, pid: child.pid, rtpPid });
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -356,14 +448,24 @@ async function scrape(apiPort: number): Promise<Sample[]> {
   return parseMetrics(await res.text());
 }
 
+/** A histogram from the samples of one or several daemons (the same bucket of each is added up). */
 function histogram(samples: Sample[], name: string, match: Record<string, string>): Histo {
   const hit = (s: Sample): boolean => Object.entries(match).every(([k, v]) => s.labels[k] === v);
-  const buckets = samples
-    .filter((s) => s.name === `${name}_bucket` && hit(s))
-    .map((s) => ({ le: s.labels['le'] === '+Inf' ? Infinity : Number(s.labels['le']), count: s.value }))
-    .sort((a, b) => a.le - b.le);
-  const one = (suffix: string): number => samples.find((s) => s.name === `${name}${suffix}` && hit(s))?.value ?? 0;
-  return { buckets, sum: one('_sum'), count: one('_count') };
+  const byLe = new Map<number, number>();
+  for (const s of samples) {
+    if (s.name !== `${name}_bucket` || !hit(s)) continue;
+    const le = s.labels['le'] === '+Inf' ? Infinity : Number(s.labels['le']);
+    byLe.set(le, (byLe.get(le) ?? 0) + s.value);
+  }
+  const buckets = [...byLe].map(([le, count]) => ({ le, count })).sort((a, b) => a.le - b.le);
+  const total = (suffix: string): number => samples.filter((s) => s.name === `${name}${suffix}` && hit(s)).reduce((n, s) => n + s.value, 0);
+  return { buckets, sum: total('_sum'), count: total('_count') };
+}
+
+/** The largest value of a gauge over the daemons' samples (NaN if none has it). */
+function gaugeMax(samples: Sample[], name: string): number {
+  const values = samples.filter((s) => s.name === name).map((s) => s.value);
+  return values.length === 0 ? NaN : Math.max(...values);
 }
 
 function histoDelta(after: Histo, before: Histo): Histo {
@@ -428,16 +530,15 @@ function stepCdrs(dbPath: string, after: number): CdrSummary {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');
-    const rows = db.prepare('SELECT answered_at, ended_at, end_reason, details, from_uri FROM calls WHERE rowid > ?').all(after) as Array<{
+    // Every call after `after` is the step's: SIPp's (nothing else calls during a step).
+    const rows = db.prepare('SELECT answered_at, ended_at, end_reason, details FROM calls WHERE rowid > ?').all(after) as Array<{
       answered_at: string | null;
       ended_at: string | null;
       end_reason: string | null;
       details: string;
-      from_uri: string | null;
     }>;
     const s: CdrSummary = { calls: 0, open: 0, callSeconds: 0, endReasons: {}, audioFormats: {}, framesUp: 0, framesDown: 0, reconnects: 0, ttfa: [] };
     for (const r of rows) {
-      if (!r.from_uri?.includes(CALLER)) continue;
       s.calls++;
       if (!r.ended_at) s.open++;
       if (r.answered_at && r.ended_at) s.callSeconds += (Date.parse(r.ended_at) - Date.parse(r.answered_at)) / 1000;
@@ -490,6 +591,10 @@ interface StepResult {
   daemonCpuMs: number;
   rtpCpuMs: number;
   standInCpuMs: number;
+  /** drachtio-server's CPU (drachtio engine only). */
+  drachtioCpuMs: number | undefined;
+  /** Calls each daemon counted (kalem_calls_total), in daemon order. */
+  callsPerDaemon: number[];
   daemonRssPerCallKb: number;
   rtpRssPerCallKb: number;
   daemonPeakRssKb: number;
@@ -512,8 +617,19 @@ interface StepResult {
 
 const LAT = 'kalem_realtime_added_latency_seconds';
 
-async function runStep(gw: Gateway, rtpPid: number, standIn: StandInHandle, idle: { daemonKb: number; rtpKb: number }, mode: Mode, n: number, o: Options, sippPort: number, label: string, logOffset: number): Promise<Omit<StepResult, 'idleDaemonMsPerS'> & { logEnd: number }> {
-  const dir = join(gw.dir, `${label}-${mode}-${n}`);
+/** Each daemon's /metrics, one list per daemon. */
+async function scrapeEach(fleet: Fleet): Promise<Sample[][]> {
+  return Promise.all(fleet.daemons.map((d) => scrape(d.apiPort)));
+}
+
+const sumOf = (values: Array<number | undefined>): number => values.reduce<number>((n, v) => n + (v ?? 0), 0);
+
+/** How far each daemon's log has been read: warnings of a step are those written after it. */
+const logOffsets = new Map<string, number>();
+
+async function runStep(fleet: Fleet, standIn: StandInHandle, idle: { daemonKb: number; rtpKb: number }, mode: Mode, n: number, o: Options, sippPort: number, label: string): Promise<Omit<StepResult, 'idleDaemonMsPerS'>> {
+  const { setUp } = fleet;
+  const dir = join(setUp.dir, `${label}-${mode}-${n}`);
   mkdirSync(dir);
   const rampS = n / o.rate;
   const boundS = Math.ceil(rampS + HOLD_MS / 1000 + 60);
@@ -527,13 +643,17 @@ async function runStep(gw: Gateway, rtpPid: number, standIn: StandInHandle, idle
     '-trace_stat', '-stf', join(dir, 'stat.csv'), '-fd', '1',
     '-trace_err', '-error_file', join(dir, 'errors.log'),
     '-nostdin',
-    `127.0.0.1:${gw.sipPort}`,
+    `127.0.0.1:${setUp.sipPort}`,
   ];
-  const rowid0 = maxRowid(gw.dbPath);
+  const daemonPids = fleet.daemons.map((d) => d.pid);
+  const rtpPids = fleet.daemons.map((d) => d.rtpPid);
+  const rowid0 = maxRowid(setUp.dbPath);
   const stand0 = await standIn.stats();
-  const metrics0 = await scrape(gw.apiPort);
-  const cpuD0 = cpuMs(gw.pid) ?? 0;
-  const cpuR0 = cpuMs(rtpPid) ?? 0;
+  const each0 = await scrapeEach(fleet);
+  const metrics0 = each0.flat();
+  const cpuD0 = sumOf(daemonPids.map(cpuMs));
+  const cpuR0 = sumOf(rtpPids.map(cpuMs));
+  const cpuX0 = fleet.drachtioPid === undefined ? undefined : cpuMs(fleet.drachtioPid);
   const cpuS0 = cpuMs(standIn.pid) ?? 0;
   const m0 = machineJiffies();
   const t0 = performance.now();
@@ -541,38 +661,49 @@ async function runStep(gw: Gateway, rtpPid: number, standIn: StandInHandle, idle
   const sipp = spawn('timeout', args, { cwd: dir, stdio: ['ignore', out, out] });
   closeSync(out);
   running.sipp = sipp;
-  const sampler = samplePeaks(gw.pid, rtpPid, SAMPLE_MS);
+  const sampler = samplePeaks(daemonPids, rtpPids, SAMPLE_MS);
   const [code] = (await once(sipp, 'exit')) as [number | null];
   const { daemonKb: dPeak, rtpKb: rPeak, load1Max } = sampler.stop();
   running.sipp = undefined;
   const wallS = (performance.now() - t0) / 1000;
-  const cpuD = (cpuMs(gw.pid) ?? cpuD0) - cpuD0;
-  const cpuR = (cpuMs(rtpPid) ?? cpuR0) - cpuR0;
+  const cpuD = sumOf(daemonPids.map(cpuMs)) - cpuD0;
+  const cpuR = sumOf(rtpPids.map(cpuMs)) - cpuR0;
+  const cpuX1 = fleet.drachtioPid === undefined ? undefined : cpuMs(fleet.drachtioPid);
   const cpuS = (cpuMs(standIn.pid) ?? cpuS0) - cpuS0;
   const m1 = machineJiffies();
   await new Promise((r) => setTimeout(r, 3000)); // last BYEs, CDR writes, sessions closing
-  const metrics1 = await scrape(gw.apiPort);
+  const each1 = await scrapeEach(fleet);
+  const metrics1 = each1.flat();
   const stand1 = await standIn.stats();
   const stats = existsSync(join(dir, 'stat.csv')) ? lastStats(join(dir, 'stat.csv')) : {};
   const successful = Number(stats['SuccessfulCall(C)'] ?? 0) || 0;
-  const log = logSince(gw.logPath, logOffset);
+  const log = { lines: 0, samples: [] as string[] };
+  for (const d of fleet.daemons) {
+    const l = logSince(d.logPath, logOffsets.get(d.logPath) ?? 0);
+    logOffsets.set(d.logPath, l.end);
+    log.lines += l.lines;
+    log.samples.push(...l.samples);
+  }
+  const callsCounted = (samples: Sample[]): number => sumOf(Object.values(counterSum(samples, 'kalem_calls_total', 'outcome')));
   return {
     mode,
     n,
     successful,
     failed: n - successful,
-    cdr: stepCdrs(gw.dbPath, rowid0),
+    cdr: stepCdrs(setUp.dbPath, rowid0),
     daemonCpuMs: cpuD,
     rtpCpuMs: cpuR,
     standInCpuMs: cpuS,
+    drachtioCpuMs: cpuX0 === undefined || cpuX1 === undefined ? undefined : cpuX1 - cpuX0,
+    callsPerDaemon: each1.map((m, i) => callsCounted(m) - callsCounted(each0[i]!)),
     daemonRssPerCallKb: (dPeak - idle.daemonKb) / n,
     rtpRssPerCallKb: (rPeak - idle.rtpKb) / n,
     daemonPeakRssKb: dPeak,
     up: histoDelta(histogram(metrics1, LAT, { direction: 'up' }), histogram(metrics0, LAT, { direction: 'up' })),
     down: histoDelta(histogram(metrics1, LAT, { direction: 'down' }), histogram(metrics0, LAT, { direction: 'down' })),
     realtimeErrors: counterDelta(counterSum(metrics1, 'kalem_realtime_errors_total', 'kind'), counterSum(metrics0, 'kalem_realtime_errors_total', 'kind')),
-    loopLagP99Ms: (metrics1.find((x) => x.name === 'kalem_nodejs_eventloop_lag_p99_seconds')?.value ?? NaN) * 1000,
-    loopLagMaxMs: (metrics1.find((x) => x.name === 'kalem_nodejs_eventloop_lag_max_seconds')?.value ?? NaN) * 1000,
+    loopLagP99Ms: gaugeMax(metrics1, 'kalem_nodejs_eventloop_lag_p99_seconds') * 1000,
+    loopLagMaxMs: gaugeMax(metrics1, 'kalem_nodejs_eventloop_lag_max_seconds') * 1000,
     callOutcomes: counterDelta(counterSum(metrics1, 'kalem_calls_total', 'outcome'), counterSum(metrics0, 'kalem_calls_total', 'outcome')),
     standIn: {
       connections: stand1.connections - stand0.connections,
@@ -581,8 +712,7 @@ async function runStep(gw: Gateway, rtpPid: number, standIn: StandInHandle, idle
       segments: stand1.segments - stand0.segments,
       responses: stand1.responses - stand0.responses,
     },
-    log: { lines: log.lines, samples: log.samples },
-    logEnd: log.end,
+    log: { lines: log.lines, samples: log.samples.slice(0, 8) },
     machineBusyPct: (100 * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total),
     load1Max,
     wallS,
@@ -607,11 +737,11 @@ function q(h: Histo, p: number): string {
 
 function table(rs: StepResult[]): string {
   const head =
-    '| mode | concurrent calls | completed / failed | call-s (CDR) | daemon CPU ms per call-s | daemon, idle subtracted | rtpengine CPU ms per call-s | stand-in CPU ms per call-s | daemon RSS per call KB | rtpengine RSS per call KB | added latency up p50 / p99 ms | up mean ms (n) | added latency down p50 / p99 ms | down mean ms (n) | first agent audio p50 / p99 / max ms | frames up / down (CDR) | stand-in turns / responses | all CPUs busy % | load avg 1 min (max) |';
-  const rule = `|---|${'---:|'.repeat(18)}`;
+    '| mode | concurrent calls | completed / failed | call-s (CDR) | daemon CPU ms per call-s | daemon, idle subtracted | rtpengine CPU ms per call-s | stand-in CPU ms per call-s | drachtio-server CPU ms per call-s | daemon RSS per call KB | rtpengine RSS per call KB | added latency up p50 / p99 ms | up mean ms (n) | added latency down p50 / p99 ms | down mean ms (n) | first agent audio p50 / p99 / max ms | frames up / down (CDR) | stand-in turns / responses | all CPUs busy % | load avg 1 min (max) |';
+  const rule = `|---|${'---:|'.repeat(19)}`;
   const rows = rs.map((r) => {
     const tt = [...r.cdr.ttfa].sort((a, b) => a - b);
-    return `| ${r.mode} | ${r.n} | ${r.successful} / ${r.failed} | ${f(r.cdr.callSeconds)} | ${f(r.daemonCpuMs / r.cdr.callSeconds, 2)} | ${f((r.daemonCpuMs - r.idleDaemonMsPerS * r.wallS) / r.cdr.callSeconds, 2)} | ${f(r.rtpCpuMs / r.cdr.callSeconds, 2)} | ${f(r.standInCpuMs / r.cdr.callSeconds, 2)} | ${f(r.daemonRssPerCallKb)} | ${f(r.rtpRssPerCallKb)} | ${q(r.up, 0.5)} / ${q(r.up, 0.99)} | ${f((r.up.sum / r.up.count) * 1000, 3)} (${r.up.count}) | ${q(r.down, 0.5)} / ${q(r.down, 0.99)} | ${f((r.down.sum / r.down.count) * 1000, 3)} (${r.down.count}) | ${f(pct(tt, 50))} / ${f(pct(tt, 99))} / ${f(tt.at(-1) ?? NaN)} | ${r.cdr.framesUp} / ${r.cdr.framesDown} | ${r.standIn.segments} / ${r.standIn.responses} | ${f(r.machineBusyPct)} | ${r.load1Max.toFixed(2)} |`;
+    return `| ${r.mode} | ${r.n} | ${r.successful} / ${r.failed} | ${f(r.cdr.callSeconds)} | ${f(r.daemonCpuMs / r.cdr.callSeconds, 2)} | ${f((r.daemonCpuMs - r.idleDaemonMsPerS * r.wallS) / r.cdr.callSeconds, 2)} | ${f(r.rtpCpuMs / r.cdr.callSeconds, 2)} | ${f(r.standInCpuMs / r.cdr.callSeconds, 2)} | ${r.drachtioCpuMs === undefined ? '–' : f(r.drachtioCpuMs / r.cdr.callSeconds, 2)} | ${f(r.daemonRssPerCallKb)} | ${f(r.rtpRssPerCallKb)} | ${q(r.up, 0.5)} / ${q(r.up, 0.99)} | ${f((r.up.sum / r.up.count) * 1000, 3)} (${r.up.count}) | ${q(r.down, 0.5)} / ${q(r.down, 0.99)} | ${f((r.down.sum / r.down.count) * 1000, 3)} (${r.down.count}) | ${f(pct(tt, 50))} / ${f(pct(tt, 99))} / ${f(tt.at(-1) ?? NaN)} | ${r.cdr.framesUp} / ${r.cdr.framesDown} | ${r.standIn.segments} / ${r.standIn.responses} | ${f(r.machineBusyPct)} | ${r.load1Max.toFixed(2)} |`;
   });
   return [head, rule, ...rows].join('\n');
 }
@@ -623,7 +753,7 @@ function details(rs: StepResult[]): string {
     lines.push(
       `- ${r.mode} ${r.n}: SIPp exit ${String(r.sippExit)}, wall ${f(r.wallS)} s; CDRs ${r.cdr.calls} (open ${r.cdr.open}), end reasons: ${j(r.cdr.endReasons)}; audio formats: ${j(r.cdr.audioFormats)}; reconnects ${r.cdr.reconnects}; ` +
         `calls_total: ${j(r.callOutcomes)}; realtime_errors_total: ${j(r.realtimeErrors)}; stand-in sessions ${r.standIn.connections}, violations ${r.standIn.violations}${r.standIn.violations > 0 ? ` (${r.standIn.firstViolations.join(' | ')})` : ''}; ` +
-        `daemon event-loop delay p99 ${f(r.loopLagP99Ms, 1)} ms, max ${f(r.loopLagMaxMs, 1)} ms; daemon peak RSS ${f(r.daemonPeakRssKb / 1024, 1)} MB; daemon log lines at warn or above: ${r.log.lines}`,
+        `${r.callsPerDaemon.length > 1 ? `calls per daemon ${r.callsPerDaemon.join(' / ')}; ` : ''}daemon event-loop delay p99 ${f(r.loopLagP99Ms, 1)} ms, max ${f(r.loopLagMaxMs, 1)} ms (worst daemon); daemon peak RSS ${f(r.daemonPeakRssKb / 1024, 1)} MB (all daemons); daemon log lines at warn or above: ${r.log.lines}`,
     );
     for (const s of r.log.samples) lines.push(`    ${s}`);
   }
@@ -633,13 +763,28 @@ function details(rs: StepResult[]): string {
 // ---------------------------------------------------------------------------------------------
 // Main
 
-const running: { daemon?: ChildProcess | undefined; sipp?: ChildProcess | undefined; standIn?: ChildProcess | undefined; tempDir?: string | undefined; keep?: boolean } = {};
+const running: {
+  daemons: ChildProcess[];
+  drachtio?: DrachtioServer | undefined;
+  sipp?: ChildProcess | undefined;
+  standIn?: ChildProcess | undefined;
+  tempDir?: string | undefined;
+  keep?: boolean;
+} = { daemons: [] };
+
+/** Stops the daemons (each stops its rtpengine, and pdeathsig backs that up). */
+async function stopDaemons(): Promise<string[]> {
+  const said = [];
+  for (const d of running.daemons.splice(0)) said.push(await stopProcess(d, DAEMON_STOP_GRACE_MS));
+  return said;
+}
 
 async function cleanUp(): Promise<void> {
   await stopProcess(running.sipp, 3000);
   running.sipp = undefined;
-  await stopProcess(running.daemon, DAEMON_STOP_GRACE_MS); // the daemon stops its rtpengine (and pdeathsig)
-  running.daemon = undefined;
+  await stopDaemons();
+  await running.drachtio?.stop();
+  running.drachtio = undefined;
   if (running.standIn?.connected) running.standIn.disconnect();
   await stopProcess(running.standIn, 3000);
   running.standIn = undefined;
@@ -656,66 +801,52 @@ async function main(): Promise<number> {
     process.on(sig, () => {
       if (interrupted) return;
       interrupted = true;
-      process.stderr.write(`\n${sig}: stopping SIPp, the daemon and the stand-in\n`);
+      process.stderr.write(`\n${sig}: stopping SIPp, the daemons and the stand-in\n`);
       void cleanUp().finally(() => process.exit(130));
     });
   }
   const apiKey = `sk-bench-${randomBytes(16).toString('hex')}`;
   const standIn = await startStandIn(apiKey);
-  const setUp = await setUpGateway(standIn.port, apiKey);
+  const setUp = await setUpGateways(standIn.port, apiKey, o);
   writeCallerPcap(join(setUp.dir, 'caller.pcap'), o.talk); // the scenario plays ../caller.pcap from each step's directory
-  process.stderr.write(`bench dir ${setUp.dir}; caller talks ${o.talk}; modes ${o.modes.join(', ')}; levels ${o.levels.join(', ')} concurrent calls, ramp ${o.rate} calls/s, hold ${HOLD_MS / 1000} s\n`);
+  const engine = o.engine === 'drachtio' ? `drachtio engine, ${o.gateways} daemon(s) behind drachtio-server` : 'embedded engine';
+  process.stderr.write(`bench dir ${setUp.dir}; ${engine}; caller talks ${o.talk}; modes ${o.modes.join(', ')}; levels ${o.levels.join(', ')} concurrent calls, ramp ${o.rate} calls/s, hold ${HOLD_MS / 1000} s\n`);
   const results: StepResult[] = [];
-  const notes: string[] = [];
-  let logOffset = 0;
+  const notes: string[] = [`${engine}.`];
   try {
     const sippPort = await freePort();
-    // A fresh daemon per mode, so that each mode's RSS per call is measured from its own idle.
     for (const mode of o.modes) {
       if (interrupted) break;
-      const log = openSync(setUp.logPath, 'a');
-      // BENCH_DAEMON_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the daemon.
-      const nodeArgs = (process.env['BENCH_DAEMON_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-      const child = spawn(process.execPath, [...nodeArgs, MAIN, '--config', join(setUp.dir, 'kalem.toml'), 'serve'], { stdio: ['ignore', log, log] });
-      closeSync(log);
-      running.daemon = child;
-      if (child.pid === undefined) throw new Error('could not start the daemon');
-      const gw: Gateway = { ...setUp, child, pid: child.pid };
-      await waitForSip(gw.sipPort, child, NUMBERS[mode]);
-      let rtpPid: number | undefined;
-      for (let i = 0; i < 100 && rtpPid === undefined; i++) {
-        rtpPid = rtpenginePid(gw.pid);
-        if (rtpPid === undefined) await new Promise((r) => setTimeout(r, 100));
-      }
-      if (rtpPid === undefined) throw new Error('no rtpengine child of the daemon found');
-      // Warm-up: a few calls, so that idle RSS is measured after first-call allocations (JIT, sockets).
-      const w = await runStep(gw, rtpPid, standIn, { daemonKb: 0, rtpKb: 0 }, mode, 5, o, sippPort, 'warm-up', logOffset);
-      logOffset = w.logEnd;
-      process.stderr.write(`warm-up ${mode}: ${w.successful} of 5 ok, ${w.standIn.responses} responses, log lines ${w.log.lines}\n`);
-      if (w.successful === 0) throw new Error(`warm-up calls to the ${mode} agent all failed; see ${gw.dir} (--keep)`);
+      const daemons = await startDaemons(setUp, o, mode);
+      const fleet: Fleet = { setUp, daemons, drachtioPid: running.drachtio?.pid };
+      // Warm-up: a few calls per daemon, so that idle RSS is measured after first-call allocations (JIT, sockets).
+      const warm = 5 * daemons.length;
+      const w = await runStep(fleet, standIn, { daemonKb: 0, rtpKb: 0 }, mode, warm, o, sippPort, 'warm-up');
+      process.stderr.write(`warm-up ${mode}: ${w.successful} of ${warm} ok, ${w.standIn.responses} responses, log lines ${w.log.lines}\n`);
+      if (w.successful === 0) throw new Error(`warm-up calls to the ${mode} agent all failed; see ${setUp.dir} (--keep)`);
       await new Promise((r) => setTimeout(r, 2000));
-      const idle = { daemonKb: statusKb(gw.pid, 'VmRSS') ?? 0, rtpKb: statusKb(rtpPid, 'VmRSS') ?? 0 };
-      const idleD0 = cpuMs(gw.pid) ?? 0;
+      const idle = { daemonKb: sumOf(daemons.map((d) => statusKb(d.pid, 'VmRSS'))), rtpKb: sumOf(daemons.map((d) => statusKb(d.rtpPid, 'VmRSS'))) };
+      const idleD0 = sumOf(daemons.map((d) => cpuMs(d.pid)));
       await new Promise((r) => setTimeout(r, 5000));
-      const idleDaemon = ((cpuMs(gw.pid) ?? idleD0) - idleD0) / 5;
-      const idleNote = `${mode} daemon idle (no calls, 5 s, after 5 warm-up calls): ${f(idleDaemon, 1)} ms/s CPU, RSS ${f(idle.daemonKb / 1024, 1)} MB; rtpengine RSS ${f(idle.rtpKb / 1024, 1)} MB; load ${readFileSync('/proc/loadavg', 'utf8').trim()}`;
+      const idleDaemon = (sumOf(daemons.map((d) => cpuMs(d.pid))) - idleD0) / 5;
+      const idleNote = `${mode} daemon${daemons.length > 1 ? 's' : ''} idle (no calls, 5 s, after ${warm} warm-up calls): ${f(idleDaemon, 1)} ms/s CPU, RSS ${f(idle.daemonKb / 1024, 1)} MB; rtpengine RSS ${f(idle.rtpKb / 1024, 1)} MB; load ${readFileSync('/proc/loadavg', 'utf8').trim()}`;
       notes.push(idleNote);
       process.stderr.write(`${idleNote}\n`);
       for (const n of o.levels) {
         if (interrupted) break;
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`daemon died (code ${child.exitCode}, signal ${child.signalCode})`);
-        if (rtpenginePid(gw.pid) !== rtpPid) throw new Error('rtpengine was restarted or is gone');
+        for (const d of daemons) {
+          if (d.child.exitCode !== null || d.child.signalCode !== null) throw new Error(`daemon died (code ${d.child.exitCode}, signal ${d.child.signalCode})`);
+          if (rtpenginePid(d.pid) !== d.rtpPid) throw new Error('rtpengine was restarted or is gone');
+        }
         process.stderr.write(`${mode} ${n} calls … `);
-        const r = await runStep(gw, rtpPid, standIn, idle, mode, n, o, sippPort, `step-${results.length + 1}`, logOffset);
-        logOffset = r.logEnd;
+        const r = await runStep(fleet, standIn, idle, mode, n, o, sippPort, `step-${results.length + 1}`);
         results.push({ ...r, idleDaemonMsPerS: idleDaemon });
         process.stderr.write(
           `${r.successful} ok, ${r.failed} failed, daemon ${f(r.daemonCpuMs / r.cdr.callSeconds, 2)} ms/call-s, up p99 ${q(r.up, 0.99)} ms, down p99 ${q(r.down, 0.99)} ms, log lines ${r.log.lines}, load ${r.load1Max}\n`,
         );
         await new Promise((res) => setTimeout(res, 2000));
       }
-      notes.push(`${mode} daemon ${await stopProcess(child, DAEMON_STOP_GRACE_MS)}.`);
-      running.daemon = undefined;
+      notes.push(`${mode} daemon${daemons.length > 1 ? 's' : ''}: ${(await stopDaemons()).join('; ')}.`);
     }
     process.stdout.write([table(results), '', ...notes, details(results)].join('\n') + '\n');
     return results.length === o.modes.length * o.levels.length && results.every((r) => r.failed === 0) ? 0 : 1;

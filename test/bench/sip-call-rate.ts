@@ -37,6 +37,7 @@ import { freePort } from '../helpers/ports.js';
 import { SCENARIOS } from '../helpers/sipp.js';
 import { cpuMs, lastStats, loadAvg1, statusKb, stopProcess, waitForSip, benchGatewayFiles, type BenchGateway } from './bench-process.js';
 import { DrachtioServer } from '../helpers/drachtio.js';
+import { waitForHealthySip, writeFleetConfigs } from './drachtio-fleet.js';
 
 const NUMBER = '+14155550100';
 const SCENARIO = join(SCENARIOS, 'bench-uac-invite-bye.xml');
@@ -169,31 +170,26 @@ async function setUpDrachtioGateways(n: number): Promise<Array<Omit<Gateway, 'ch
   const drachtio = await DrachtioServer.start({ tls: false });
   fleet.drachtio = drachtio;
   const { dir, dbPath, baseToml } = benchGatewayFiles('kalem-bench-');
-  const out: Array<Omit<Gateway, 'child' | 'pid'>> = [];
-  for (let i = 0; i < n; i++) {
-    const configPath = join(dir, i === 0 ? 'kalem.toml' : `kalem-${i}.toml`);
-    const apiPort = await freePort();
-    fleet.apiPorts.set(configPath, apiPort);
-    writeFileSync(
-      configPath,
-      `${baseToml}[daemon]
+  const files = await writeFleetConfigs(
+    drachtio,
+    dir,
+    baseToml,
+    n,
+    (i) => `[daemon]
 max_calls = 2000
 drain_timeout_ms = 2000
-[sip]
-${drachtio.gatewaySipConfig()}
-rate_limit_requests = 100000000
 [media]
 address = "127.0.0.1"
 port_min = ${40000 + i * 5000}
 port_max = ${44999 + i * 5000}
-[api]
-port = ${apiPort}
 [rtpengine]
 mode = "off"
 `,
-    );
-    out.push({ dir, logPath: join(dir, `daemon-${i}.log`), dbPath, sipPort: drachtio.sipPort, configPath } as Omit<Gateway, 'child' | 'pid'>);
-  }
+  );
+  const out = files.map(({ configPath, logPath, apiPort }) => {
+    fleet.apiPorts.set(configPath, apiPort);
+    return { dir, logPath, dbPath, sipPort: drachtio.sipPort, configPath } as Omit<Gateway, 'child' | 'pid'>;
+  });
   await provision(join(dir, 'kalem.toml'));
   return out;
 }
@@ -256,30 +252,12 @@ async function startGateway(g: Omit<Gateway, 'child' | 'pid'>, nodeArgs: string[
     running.daemon = child;
     await waitForSip(g.sipPort, child, NUMBER);
   } else {
-    // Behind drachtio-server an OPTIONS may be answered by drachtio-server or another daemon:
-    // ask this daemon itself whether its link to drachtio-server is up.
     if (running.daemon === undefined) running.daemon = child;
     else fleet.others.push(gw);
     await waitForHealthySip(apiPort, child);
   }
   return gw;
 }
-
-/** Resolves once the daemon's /healthz reports its SIP side ok (bounded: 20 s). */
-async function waitForHealthySip(apiPort: number, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`daemon exited with code ${child.exitCode} before it was attached`);
-    try {
-      const body = (await (await fetch(`http://127.0.0.1:${apiPort}/healthz`)).json()) as { checks?: { sip?: { ok?: boolean } } };
-      if (body.checks?.sip?.ok === true) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('daemon did not report its drachtio-server link within 20 s');
-}
-
 
 interface CdrCounts {
   total: number;

@@ -14,7 +14,7 @@ import { KALEM_BIN, KalemSandbox } from '../helpers/kalem-cli.js';
 const RECORDER = resolve(fileURLToPath(import.meta.url), '../../helpers/load-recorder.js');
 const DAEMON_PACKAGES = ['drachtio-srf', 'openai', 'prom-client', 'fastify', 'ws'];
 
-function loadedPackages(k: KalemSandbox, args: string[], input = ''): { code: number; stderr: string; packages: Set<string> } {
+function loadedPackages(k: KalemSandbox, args: string[], input = ''): { code: number; stderr: string; packages: Set<string>; commandModules: Set<string> } {
   const log = join(k.dir, `loads-${Math.random().toString(36).slice(2)}.txt`);
   const r = spawnSync(process.execPath, ['--import', RECORDER, KALEM_BIN, '-c', k.configPath, ...args], {
     input,
@@ -23,11 +23,14 @@ function loadedPackages(k: KalemSandbox, args: string[], input = ''): { code: nu
     timeout: 60_000,
   });
   const packages = new Set<string>();
+  const commandModules = new Set<string>();
   for (const line of readFileSync(log, 'utf8').split('\n')) {
     const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(line);
     if (m) packages.add(m[1]!);
+    const c = /\/cli\/commands\/([a-z-]+)\.js$/.exec(line);
+    if (c) commandModules.add(c[1]!);
   }
-  return { code: r.status ?? -1, stderr: r.stderr, packages };
+  return { code: r.status ?? -1, stderr: r.stderr, packages, commandModules };
 }
 
 t.test('kalem --help loads commander and nothing heavy', async (t) => {
@@ -65,4 +68,20 @@ t.test('read commands load SQLite but not the daemon, libsodium, pino or phone m
   const calls = loadedPackages(k, ['calls', 'list', 'acme']);
   t.equal(calls.code, 0, calls.stderr);
   for (const p of DAEMON_PACKAGES) t.notOk(calls.packages.has(p), `kalem calls list does not load ${p}`);
+});
+
+t.test('a command loads its own command module only; help and typos load them all', async (t) => {
+  const k = new KalemSandbox();
+  t.teardown(() => k.cleanup());
+  t.equal(k.run(['keys', 'init']).code, 0);
+  t.equal(k.run(['account', 'create', 'acme']).code, 0);
+  const list = loadedPackages(k, ['--json', 'number', 'list', 'acme']);
+  t.equal(list.code, 0, list.stderr);
+  t.same([...list.commandModules], ['number'], 'kalem --json number list loads cli/commands/number.js and no other command module');
+  const help = loadedPackages(k, ['--help']);
+  t.equal(help.code, 0, help.stderr);
+  t.ok(help.commandModules.size >= 16 && help.commandModules.has('serve') && help.commandModules.has('kb'), `--help loads every command module to list them (${help.commandModules.size})`);
+  const typo = loadedPackages(k, ['nmber', 'list']);
+  t.equal(typo.code, 2, 'an unknown command is a usage error');
+  t.match(typo.stderr, /Did you mean number\?/, 'commander still suggests the command meant, from the full list');
 });
