@@ -4,11 +4,16 @@ import { createSocket } from 'node:dgram';
 import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KALEM_BIN, KalemSandbox } from '../helpers/kalem-cli.js';
+import { cliCopyForOtherUsers } from '../helpers/cli-copy.js';
 import { freePort } from '../helpers/ports.js';
 
 /** Runs kalem with a config file of the test's own (not the sandbox's), from `cwd`. */
-function kalem(args: string[], opts: { cwd?: string; uid?: number; env?: NodeJS.ProcessEnv } = {}) {
-  const r = spawnSync(process.execPath, [KALEM_BIN, ...args], {
+function kalem(args: string[], opts: { cwd?: string; uid?: number; env?: NodeJS.ProcessEnv; bin?: string } = {}) {
+  const node = [process.execPath, opts.bin ?? KALEM_BIN, ...args];
+  // As another user, node must not load tap's process hooks from the (maybe private) checkout:
+  // tap adds them to NODE_OPTIONS of every child it sees spawned, so env drops it in between.
+  const [cmd, ...argv] = opts.uid === undefined ? node : ['/usr/bin/env', '-u', 'NODE_OPTIONS', ...node];
+  const r = spawnSync(cmd!, argv, {
     cwd: opts.cwd ?? '/',
     encoding: 'utf8',
     input: '',
@@ -99,15 +104,18 @@ t.test('serve: a port in use names the setting to change', async (t) => {
 t.test('a database owned by another user: who owns it and the chown to run', { skip: process.getuid?.() !== 0 ? 'needs root to make a file owned by someone else' : false }, async (t) => {
   const k = new KalemSandbox();
   t.teardown(() => k.cleanup());
+  // nobody runs a copy of the CLI: the checkout may be private to the tester (umask 077).
+  const cli = cliCopyForOtherUsers();
+  t.teardown(() => cli.cleanup());
   k.provisionBasic();
   // The sandbox is the tester's (root's); nobody may read the config but not the data.
   chmodSync(k.dir, 0o755);
   chmodSync(k.configPath, 0o644);
   chmodSync(join(k.dir, 'var'), 0o755);
-  const r = kalem(['-c', k.configPath, 'account', 'list'], { uid: 65534 });
+  const r = kalem(['-c', k.configPath, 'account', 'list'], { uid: 65534, bin: cli.bin });
   t.equal(r.code, 1);
   t.match(r.stderr, /cannot open database .*kalem\.db: .*kalem\.db is owned by root \(uid 0\) and kalem runs as nobody \(uid 65534\)/);
   t.match(r.stderr, new RegExp(`chown -R nobody ${join(k.dir, 'var').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   chownSync(join(k.dir, 'var'), 65534, 65534);
-  t.match(kalem(['-c', k.configPath, 'account', 'list'], { uid: 65534 }).stderr, /kalem\.db is owned by root \(uid 0\)/, 'the file itself is named once its directory is fine');
+  t.match(kalem(['-c', k.configPath, 'account', 'list'], { uid: 65534, bin: cli.bin }).stderr, /kalem\.db is owned by root \(uid 0\)/, 'the file itself is named once its directory is fine');
 });
