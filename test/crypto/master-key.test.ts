@@ -1,10 +1,11 @@
 import t from 'tap';
-import { chmodSync, chownSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMasterKeyFile, readMasterKey } from '../../src/crypto/master-key.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kalem-mk-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
 t.test('init creates a 0600 base64 key and refuses to overwrite it', async (t) => {
   const p = join(dir, 'a.key');
@@ -42,6 +43,7 @@ t.test('refuses a key owned by another user', async (t) => {
 
 t.test('systemd credentials directory wins over the configured file', async (t) => {
   const cred = mkdtempSync(join(tmpdir(), 'kalem-cred-'));
+  t.teardown(() => rmSync(cred, { recursive: true, force: true }));
   writeFileSync(join(cred, 'master.key'), Buffer.alloc(32, 7), { mode: 0o440 });
   const key = readMasterKey({ file: join(dir, 'absent.key'), credentialsDirectory: cred });
   t.same(key, Buffer.alloc(32, 7));
