@@ -6,8 +6,7 @@ import { explainDatabaseOwner } from './startup-errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { loadConfig } from '../config/load.js';
 import type { KalemConfig } from '../config/schema.js';
-import { readMasterKey, masterKeyPath } from '../crypto/master-key.js';
-import { Keyring } from '../crypto/keyring.js';
+import type { Keyring } from '../crypto/keyring.js';
 import type { Sodium } from '../crypto/sodium.js';
 import { assertCurrent, migrate, openDatabase, schemaVersion } from '../store/database.js';
 import type { MigrationKeys } from '../store/migrations.js';
@@ -173,8 +172,12 @@ function refuse(): never {
 /** Step 3: the master key and the services that seal and open secrets. */
 export async function openProvisioning(opts: AppOptions = {}): Promise<ProvisioningApp> {
   const configured = configureApp(opts);
-  // libsodium is loaded only by the commands that seal or open something.
-  const { sodiumReady } = await import('../crypto/sodium.js');
+  // libsodium and the key files are loaded only by the commands that seal or open something.
+  const [{ sodiumReady }, { readMasterKey, masterKeyPath }, { Keyring }] = await Promise.all([
+    import('../crypto/sodium.js'),
+    import('../crypto/master-key.js'),
+    import('../crypto/keyring.js'),
+  ]);
   const sodium = await sodiumReady();
   const keySource = {
     file: configured.config.keys.master_key_file,
@@ -220,6 +223,7 @@ export async function migrateStore(app: ConfiguredApp): Promise<{ applied: numbe
   const db = openDatabase({ path, busyTimeoutMs: app.config.store.busy_timeout_ms });
   try {
     let keys: MigrationKeys | undefined;
+    const [{ readMasterKey, masterKeyPath }, { Keyring }] = await Promise.all([import('../crypto/master-key.js'), import('../crypto/keyring.js')]);
     const keySource = { file: app.config.keys.master_key_file, credentialsDirectory: app.env.CREDENTIALS_DIRECTORY };
     let masterKey: Buffer | undefined;
     try {

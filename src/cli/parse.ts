@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from './commander.js';
 
 /** Option value parsers: a bad value is a usage error (exit 2) naming what was expected. */
 

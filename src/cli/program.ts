@@ -20,7 +20,7 @@
  * `kalem --help` or `kalem number list` loads a heavy package, and docs/BENCHMARKS.md has the
  * start-up figures (`kalem --help` went from 0.8 s of CPU to 0.2 s when this was done).
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError } from './commander.js';
 import { KalemError } from '../core/errors.js';
 import { NULLABLE_PARSERS } from './parse.js';
 import { printable } from './output.js';

@@ -1,10 +1,17 @@
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { kalemError } from '../core/errors.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, type MigrationKeys } from './migrations.js';
 
-export type Db = Database.Database;
+/**
+ * better-sqlite3 is CommonJS: loaded with `require`, Node skips scanning it for ES export names,
+ * which every CLI command paid at start-up (see "CLI start-up" in docs/BENCHMARKS.md).
+ */
+const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+
+export type Db = BetterSqlite3.Database;
 
 export interface OpenOptions {
   path: string;

@@ -9,7 +9,8 @@ import { KALEM_BIN, KalemSandbox } from '../helpers/kalem-cli.js';
  * Start-up cost of the CLI, proven by what it loads rather than by timing (the figures are in
  * docs/BENCHMARKS.md): `kalem --help` and read commands must not load the daemon's packages,
  * libsodium, pino or the phone-number metadata. The recorder is checked to see each kind of
- * load (ES module, CommonJS, createRequire) so that an empty record cannot pass.
+ * load (ES module: the command modules; CommonJS and createRequire: the packages) so that an
+ * empty record cannot pass.
  */
 const RECORDER = resolve(fileURLToPath(import.meta.url), '../../helpers/load-recorder.js');
 const DAEMON_PACKAGES = ['drachtio-srf', 'openai', 'prom-client', 'fastify', 'ws'];
@@ -39,7 +40,7 @@ t.test('kalem --help loads commander and nothing heavy', async (t) => {
   for (const args of [['--help'], ['serve', '--help'], ['number', 'list', '--help']]) {
     const r = loadedPackages(k, args);
     t.equal(r.code, 0, r.stderr);
-    t.ok(r.packages.has('commander'), `the recorder saw commander (ES module import) for ${args.join(' ')}`);
+    t.ok(r.packages.has('commander'), `the recorder saw commander (loaded with createRequire) for ${args.join(' ')}`);
     for (const p of [...DAEMON_PACKAGES, 'better-sqlite3', 'libsodium-wrappers', 'pino', 'libphonenumber-js', 'smol-toml']) {
       t.notOk(r.packages.has(p), `kalem ${args.join(' ')} does not load ${p}`);
     }

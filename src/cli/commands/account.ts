@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, Option } from '../commander.js';
 import { kalemError } from '../../core/errors.js';
 import type { Account } from '../../tenancy/model.js';
 import { globals, withProvisioning, withReader } from '../context.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { AgentExtras } from '../../tenancy/provisioning-service.js';
-import { Command, Option } from 'commander';
+import { Command, Option } from '../commander.js';
 import type { ProvisioningApp } from '../../app/open-app.js';
 import { kalemError } from '../../core/errors.js';
 import type { Agent, AgentTools, TurnDetection } from '../../tenancy/model.js';

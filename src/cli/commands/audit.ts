@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { globals, withReader } from '../context.js';
 import { printJson, printTable } from '../output.js';
 import { positiveInt } from '../parse.js';

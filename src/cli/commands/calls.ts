@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import type { CallRecord, TranscriptTurn } from '../../tenancy/model.js';
 import { globals, withProvisioning } from '../context.js';
 import { printable, printJson, printRecord, printTable, say } from '../output.js';

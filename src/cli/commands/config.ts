@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { globals, withConfig } from '../context.js';
 import { printJson, say } from '../output.js';
 

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { kalemError } from '../../core/errors.js';
 import { globals, withConfig } from '../context.js';
 import { printJson, printRecord, say } from '../output.js';

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import type { DoctorCheck, DoctorReport } from '../../app/doctor.js';
 import { globals } from '../context.js';
 

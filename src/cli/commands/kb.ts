@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from '../commander.js';
 import type { SingleBar } from 'cli-progress';
 import type { ProvisioningApp } from '../../app/open-app.js';
 import { kalemError } from '../../core/errors.js';

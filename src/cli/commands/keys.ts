@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { withConfig, withProvisioning } from '../context.js';
 import { say } from '../output.js';
 

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { globals, withProvisioning } from '../context.js';
 import { printJson, printTable, say } from '../output.js';
 

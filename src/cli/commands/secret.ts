@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { kalemError } from '../../core/errors.js';
 import { globals, withProvisioning, withReader } from '../context.js';
 import { printJson, printTable, say } from '../output.js';

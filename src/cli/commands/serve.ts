@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { globals } from '../context.js';
 
 export function serveCommand(): Command {

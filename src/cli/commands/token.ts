@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { kalemError } from '../../core/errors.js';
 import { userInfo } from 'node:os';
 import type { StoreApp } from '../../app/open-app.js';

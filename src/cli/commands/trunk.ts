@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { globals, withProvisioning, withReader } from '../context.js';
 import { printJson, printTable, say } from '../output.js';
 import { collect, limitOrNone, positiveInt } from '../parse.js';

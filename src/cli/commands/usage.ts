@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { kalemError } from '../../core/errors.js';
 import type { UsageRecord, UsageTotals } from '../../tenancy/model.js';
 import { globals, withProvisioning } from '../context.js';
