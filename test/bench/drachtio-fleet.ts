@@ -11,6 +11,15 @@ import { join } from 'node:path';
 import type { DrachtioServer } from '../helpers/drachtio.js';
 import { freePort } from '../helpers/ports.js';
 
+/** Which SIP engine a benchmark runs: the daemon's own, or drachtio-server in front. */
+export type BenchEngine = 'embedded' | 'drachtio';
+
+/** The value of `--engine`. */
+export function benchEngine(value: string | undefined): BenchEngine {
+  if (value !== 'embedded' && value !== 'drachtio') throw new TypeError(`--engine is embedded or drachtio, not ${String(value)}`);
+  return value;
+}
+
 /** One daemon's files behind drachtio-server. */
 export interface FleetDaemonFiles {
   configPath: string;

@@ -46,7 +46,7 @@ import { openProvisioning } from '../../src/app/open-app.js';
 import { freePort } from '../helpers/ports.js';
 import { SCENARIOS } from '../helpers/sipp.js';
 import { cpuMs, lastStats, machineJiffies, rtpenginePid, statusKb, stopProcess, waitForSip, maxRowid, samplePeaks, benchGatewayFiles } from './bench-process.js';
-import { waitForHealthySip, writeFleetConfigs, type FleetDaemonFiles } from './drachtio-fleet.js';
+import { benchEngine, waitForHealthySip, writeFleetConfigs, type BenchEngine, type FleetDaemonFiles } from './drachtio-fleet.js';
 import { DrachtioServer } from '../helpers/drachtio.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -227,7 +227,7 @@ interface Options {
   rate: number;
   talk: Talk;
   keep: boolean;
-  engine: 'embedded' | 'drachtio';
+  engine: BenchEngine;
   /** Daemons attached to drachtio-server (drachtio engine only). */
   gateways: number;
 }
@@ -264,12 +264,9 @@ function parseOptions(argv: string[]): Options {
       case '--keep':
         o.keep = true;
         break;
-      case '--engine': {
-        const e = next();
-        if (e !== 'embedded' && e !== 'drachtio') throw new TypeError(`--engine is embedded or drachtio, not ${String(e)}`);
-        o.engine = e;
+      case '--engine':
+        o.engine = benchEngine(next());
         break;
-      }
       case '--gateways':
         o.gateways = positiveInt(a, next());
         break;

@@ -37,7 +37,7 @@ import { freePort } from '../helpers/ports.js';
 import { SCENARIOS } from '../helpers/sipp.js';
 import { cpuMs, lastStats, loadAvg1, statusKb, stopProcess, waitForSip, benchGatewayFiles, type BenchGateway } from './bench-process.js';
 import { DrachtioServer } from '../helpers/drachtio.js';
-import { waitForHealthySip, writeFleetConfigs } from './drachtio-fleet.js';
+import { benchEngine, waitForHealthySip, writeFleetConfigs, type BenchEngine } from './drachtio-fleet.js';
 
 const NUMBER = '+14155550100';
 const SCENARIO = join(SCENARIOS, 'bench-uac-invite-bye.xml');
@@ -65,7 +65,7 @@ interface Options {
   keep: boolean;
   /** Extra node options for the daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
   daemonNodeArgs: string[];
-  engine: 'embedded' | 'drachtio';
+  engine: BenchEngine;
   /** Daemons attached to drachtio-server (drachtio engine only). */
   gateways: number;
 }
@@ -78,7 +78,7 @@ function positiveInt(name: string, value: string | undefined, min = 1): number {
 }
 
 function parseOptions(argv: string[]): Options {
-  const o = { stepSeconds: 60, limit: 0, settleSeconds: 3, keep: false, daemonNodeArgs: [] as string[], engine: 'embedded' as 'embedded' | 'drachtio', gateways: 1 };
+  const o = { stepSeconds: 60, limit: 0, settleSeconds: 3, keep: false, daemonNodeArgs: [] as string[], engine: 'embedded' as BenchEngine, gateways: 1 };
   let explicit: number[] | undefined;
   let start = 50;
   let step = 50;
@@ -96,12 +96,7 @@ function parseOptions(argv: string[]): Options {
       case '--rates': explicit = (next() ?? '').split(',').map((r) => positiveInt(a, r.trim())); break;
       case '--keep': o.keep = true; break;
       case '--daemon-node-args': o.daemonNodeArgs = (next() ?? '').split(' ').filter(Boolean); break;
-      case '--engine': {
-        const e = next();
-        if (e !== 'embedded' && e !== 'drachtio') throw new TypeError(`--engine is embedded or drachtio, not ${String(e)}`);
-        o.engine = e;
-        break;
-      }
+      case '--engine': o.engine = benchEngine(next()); break;
       case '--gateways': o.gateways = positiveInt(a, next()); break;
       case '--help':
         process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0] + '*/\n');
