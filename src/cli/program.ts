@@ -3,8 +3,8 @@
  *
  * REGISTRATIONS STAY CHEAP. Every run of `kalem` loads this file and the module of the command
  * it runs (`--help` or a typo loads every command module, see COMMANDS), so a command module may
- * import only: commander,
- * ../parse.js, ../output.js, ../context.js, core/errors.js, and `import type` of anything.
+ * import only: ../commander.js (commander itself, loaded through require), ../parse.js,
+ * ../output.js, ../context.js, core/errors.js, and `import type` of anything.
  * Whatever an action needs beyond that is loaded when the action runs:
  *
  *   .action(async (account: string, o, c: Command) => {
