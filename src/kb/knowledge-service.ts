@@ -13,6 +13,7 @@
  * Deletions remove vectors first, then rows: a failure leaves the rows (retry the command),
  * never text without its erasure. Every change writes an audit row in its transaction.
  */
+import { accountByRef, wrappedAccountKey } from '../tenancy/account-lookup.js';
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -402,9 +403,7 @@ export class KnowledgeService {
   }
 
   private account(ref: string): Account {
-    const a = this.deps.store.accounts.get(ref) ?? this.deps.store.accounts.findByName(ref);
-    if (!a) throw kalemError('KALEM_ERR_UNKNOWN_ACCOUNT', ref);
-    return a;
+    return accountByRef(this.deps.store.accounts, ref);
   }
 
   private agent(a: Account, ref: string): Agent {
@@ -421,9 +420,7 @@ export class KnowledgeService {
   }
 
   private wrappedKey(accountId: string): Uint8Array {
-    const k = this.deps.store.accounts.wrappedKey(accountId);
-    if (!k) throw kalemError('KALEM_ERR_UNKNOWN_ACCOUNT', accountId);
-    return k;
+    return wrappedAccountKey(this.deps.store.accounts, accountId);
   }
 
   private audit(accountId: string, action: string, target: string, details: Record<string, unknown>): void {

@@ -1,4 +1,5 @@
 import { kalemError } from '../core/errors.js';
+import { accountByRef, wrappedAccountKey } from '../tenancy/account-lookup.js';
 import type { Clock } from '../core/clock.js';
 import type { Account } from '../tenancy/model.js';
 import type { ContentVault, TenantStore } from '../tenancy/ports.js';
@@ -140,14 +141,10 @@ export class ErasureService {
   }
 
   private account(ref: string): Account {
-    const a = this.store.accounts.get(ref) ?? this.store.accounts.findByName(ref);
-    if (!a) throw kalemError('KALEM_ERR_UNKNOWN_ACCOUNT', ref);
-    return a;
+    return accountByRef(this.store.accounts, ref);
   }
 
   private wrappedKey(accountId: string): Uint8Array {
-    const k = this.store.accounts.wrappedKey(accountId);
-    if (!k) throw kalemError('KALEM_ERR_UNKNOWN_ACCOUNT', accountId);
-    return k;
+    return wrappedAccountKey(this.store.accounts, accountId);
   }
 }

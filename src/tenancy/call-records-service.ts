@@ -1,4 +1,5 @@
 import { kalemError } from '../core/errors.js';
+import { accountByRef, wrappedAccountKey } from './account-lookup.js';
 import type { Clock } from '../core/clock.js';
 import { NO_TOKENS, type Account, type CallRecord, type TokenUsage, type TranscriptRole, type TranscriptTurn, type UsageRecord } from './model.js';
 import type { CallFilter, CallRecordEnd, CdrWriter, ContentVault, NewCallRecord, StoredCallRecord, TenantStore } from './ports.js';
@@ -184,15 +185,11 @@ export class CallRecordsService implements CdrWriter {
   }
 
   private account(ref: string): Account {
-    const a = this.store.accounts.get(ref) ?? this.store.accounts.findByName(ref);
-    if (!a) throw kalemError('KALEM_ERR_UNKNOWN_ACCOUNT', ref);
-    return a;
+    return accountByRef(this.store.accounts, ref);
   }
 
   private wrappedKey(accountId: string): Uint8Array {
-    const k = this.store.accounts.wrappedKey(accountId);
-    if (!k) throw kalemError('KALEM_ERR_UNKNOWN_ACCOUNT', accountId);
-    return k;
+    return wrappedAccountKey(this.store.accounts, accountId);
   }
 
   private at(): string {

@@ -1,4 +1,5 @@
 import { kalemError, KalemError } from '../core/errors.js';
+import { accountByRef, wrappedAccountKey } from './account-lookup.js';
 import type { Clock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import { parseTrunkCidr } from './cidr.js';
@@ -101,9 +102,7 @@ export class ProvisioningService {
   }
 
   account(ref: string): Account {
-    const a = this.store.accounts.get(ref) ?? this.store.accounts.findByName(ref);
-    if (!a) throw kalemError('KALEM_ERR_UNKNOWN_ACCOUNT', ref);
-    return a;
+    return accountByRef(this.store.accounts, ref);
   }
 
   updateAccount(ref: string, patch: Partial<AccountInput>): Account {
@@ -530,9 +529,7 @@ export class ProvisioningService {
   }
 
   private wrappedKey(accountId: string): Uint8Array {
-    const k = this.store.accounts.wrappedKey(accountId);
-    if (!k) throw kalemError('KALEM_ERR_UNKNOWN_ACCOUNT', accountId);
-    return k;
+    return wrappedAccountKey(this.store.accounts, accountId);
   }
 
   private audit(accountId: string | null, action: string, target: string, details: Record<string, unknown>): void {
