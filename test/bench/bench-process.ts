@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { createMasterKeyFile } from '../../src/crypto/master-key.js';
+import { openProvisioning } from '../../src/app/open-app.js';
 
 const CLK_TCK = (() => {
   try {
@@ -196,4 +197,18 @@ export interface BenchGateway {
   sipPort: number;
   child: ChildProcess;
   pid: number;
+}
+
+/** The echo benchmarks' tenant: account `bench`, an echo agent answering `number`, a loopback trunk. */
+export async function provisionEchoBench(configPath: string, number: string): Promise<void> {
+  const app = await openProvisioning({ configPath, logDestination: { write: (s: string) => process.stderr.write(s) } });
+  try {
+    const p = app.provisioning;
+    p.createAccount({ name: 'bench' });
+    p.createAgent('bench', { name: 'echo', kind: 'echo' });
+    p.addTrunk('bench', { name: 'loopback', cidrs: ['127.0.0.1/32'] });
+    p.addNumbers('bench', 'echo', [number]);
+  } finally {
+    app.close();
+  }
 }

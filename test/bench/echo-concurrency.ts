@@ -26,15 +26,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import { openProvisioning } from '../../src/app/open-app.js';
 import { freePort } from '../helpers/ports.js';
 import { SCENARIOS } from '../helpers/sipp.js';
-import { cpuMs, lastStats, statusKb, stopProcess, waitForSip, machineJiffies, rtpenginePid, maxRowid, samplePeaks, benchGatewayFiles, type BenchGateway } from './bench-process.js';
+import { cpuMs, lastStats, statusKb, stopProcess, waitForSip, machineJiffies, rtpenginePid, maxRowid, samplePeaks, benchGatewayFiles, provisionEchoBench, type BenchGateway } from './bench-process.js';
 
 const NUMBER = '+14155550100';
 const SCENARIO = join(SCENARIOS, 'bench-uac-echo-rtp.xml');
@@ -114,16 +113,7 @@ port_min = 61000
 port_max = 65499
 `,
   );
-  const app = await openProvisioning({ configPath, logDestination: { write: (s: string) => process.stderr.write(s) } });
-  try {
-    const p = app.provisioning;
-    p.createAccount({ name: 'bench' });
-    p.createAgent('bench', { name: 'echo', kind: 'echo' });
-    p.addTrunk('bench', { name: 'loopback', cidrs: ['127.0.0.1/32'] });
-    p.addNumbers('bench', 'echo', [NUMBER]);
-  } finally {
-    app.close();
-  }
+  await provisionEchoBench(configPath, NUMBER);
   return { dir, logPath: join(dir, 'daemon.log'), dbPath, sipPort };
 }
 

@@ -32,10 +32,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import { openProvisioning } from '../../src/app/open-app.js';
 import { freePort } from '../helpers/ports.js';
 import { SCENARIOS } from '../helpers/sipp.js';
-import { cpuMs, lastStats, loadAvg1, statusKb, stopProcess, waitForSip, benchGatewayFiles, type BenchGateway } from './bench-process.js';
+import { cpuMs, lastStats, loadAvg1, statusKb, stopProcess, waitForSip, benchGatewayFiles, provisionEchoBench, type BenchGateway } from './bench-process.js';
 import { DrachtioServer } from '../helpers/drachtio.js';
 import { benchEngine, waitForHealthySip, writeFleetConfigs, type BenchEngine } from './drachtio-fleet.js';
 
@@ -185,21 +184,8 @@ mode = "off"
     fleet.apiPorts.set(configPath, apiPort);
     return { dir, logPath, dbPath, sipPort: drachtio.sipPort, configPath } as Omit<Gateway, 'child' | 'pid'>;
   });
-  await provision(join(dir, 'kalem.toml'));
+  await provisionEchoBench(join(dir, 'kalem.toml'), NUMBER);
   return out;
-}
-
-async function provision(configPath: string): Promise<void> {
-  const app = await openProvisioning({ configPath, logDestination: { write: (s: string) => process.stderr.write(s) } });
-  try {
-    const p = app.provisioning;
-    p.createAccount({ name: 'bench' });
-    p.createAgent('bench', { name: 'echo', kind: 'echo' });
-    p.addTrunk('bench', { name: 'loopback', cidrs: ['127.0.0.1/32'] });
-    p.addNumbers('bench', 'echo', [NUMBER]);
-  } finally {
-    app.close();
-  }
 }
 
 async function setUpGateway(): Promise<Omit<Gateway, 'child' | 'pid'>> {
@@ -228,7 +214,7 @@ port = -1
 mode = "off"
 `,
   );
-  await provision(configPath);
+  await provisionEchoBench(configPath, NUMBER);
   return { dir, logPath: join(dir, 'daemon.log'), dbPath, sipPort };
 }
 
