@@ -7,7 +7,7 @@ import { SqliteTenantStore } from '../store/sqlite-tenant-store.js';
 import type { StoreHealth } from '../store/store-health.js';
 import { CallRecordsService } from '../tenancy/call-records-service.js';
 import type { TranscriptTurn } from '../tenancy/model.js';
-import type { CallRepository, CdrWriter, NewAuditEntry, TenantStore } from '../tenancy/ports.js';
+import type { CdrWriter, NewAuditEntry, TenantStore } from '../tenancy/ports.js';
 
 /**
  * The daemon's writes from the call path (CDR insert and update, sealed transcripts, audit rows

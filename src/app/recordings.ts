@@ -8,7 +8,7 @@ import { objectAd } from '../crypto/keyring.js';
 import { CHUNK_LENGTH_BYTES, STREAM_MAGIC, openPullStream, openPushStream } from '../crypto/secretstream.js';
 import type { Sodium } from '../crypto/sodium.js';
 import { createCodec } from '../media/codecs/create-codec.js';
-import { RecordingService } from '../privacy/recording-service.js';
+import { RecordingService, type StreamReader } from '../privacy/recording-service.js';
 import type { ProvisioningApp } from './open-app.js';
 import type { TenantStore } from '../tenancy/ports.js';
 
@@ -96,19 +96,24 @@ export function recordingStarter(app: ProvisioningApp, sodium: Sodium, log: Logg
   };
 }
 
+/** How a recording file is read back: the format RecordingWriter writes, under the call's data key. */
+export function recordingStreamReader(sodium: Sodium): StreamReader {
+  return {
+    magic: STREAM_MAGIC,
+    headerBytes: sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES,
+    lengthBytes: CHUNK_LENGTH_BYTES,
+    openPull: (key, header, ad) => openPullStream(sodium, key, header, ad),
+    ad: (accountId, callId) => objectAd(accountId, callId, 'recording'),
+  };
+}
+
 /** The operator's side (erasure, retention, `kalem calls recording`); `unlinkNow` for commands, async for the daemon. */
 export function recordingService(app: Pick<ProvisioningApp, 'store' | 'keyring' | 'config' | 'clock'>, sodium: Sodium, actor: string, unlinkNow: boolean, log?: Logger): RecordingService {
   const dir = recordingsDir(app.config.store.path);
   return new RecordingService(
     app.store,
     app.keyring,
-    {
-      magic: STREAM_MAGIC,
-      headerBytes: sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES,
-      lengthBytes: CHUNK_LENGTH_BYTES,
-      openPull: (key, header, ad) => openPullStream(sodium, key, header, ad),
-      ad: (accountId, callId) => objectAd(accountId, callId, 'recording'),
-    },
+    recordingStreamReader(sodium),
     app.clock,
     actor,
     dir,

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { openKnowledge } from '../../src/app/knowledge.js';
@@ -10,16 +10,15 @@ import { OpenAIEmbeddingsStandIn } from '../stand-ins/openai-embeddings.js';
 import { HOURS_MD } from './helpers.js';
 
 /**
- * A caller asks, the agent looks it up: SIPp (the carrier, real), the REAL managed rtpengine, the
- * gateway daemon in this process, its knowledge base on sqlite-vec, the OpenAI Realtime STAND-IN
- * (which plays the model deciding to call kb_search) and the OpenAI embeddings STAND-IN. The
- * function output the Realtime stand-in receives must hold the opening-hours chunk.
+ * A realtime gateway whose account `acme` has a knowledge base `faq` holding HOURS_MD, linked to
+ * the agent `assistant`, with the embeddings stand-in behind it (`kbToml`: more `[kb]` lines).
+ * Everything it starts is stopped when `t` ends.
  */
-t.test('SIPp call → the model calls kb_search → the opening-hours chunk comes back as the function output', async (t) => {
+async function gatewayWithFaq(t: Test, kbToml: string) {
   const embeddings = await OpenAIEmbeddingsStandIn.start({ apiKey: 'set-below' });
   t.teardown(() => embeddings.close());
   const { gw, standIn, plantedKey } = await realtimeGateway({
-    rest: `\n[kb]\nembeddings_base_url = "${embeddings.baseURL}"\nsearch_min_score = 0.1\n# a shared, loaded test box: the budget is not what this test is about\nsearch_timeout_ms = 15000\n`,
+    rest: `\n[kb]\nembeddings_base_url = "${embeddings.baseURL}"\n${kbToml}\n`,
   });
   embeddings.acceptKey(plantedKey);
   t.teardown(async () => {
@@ -38,6 +37,18 @@ t.test('SIPp call → the model calls kb_search → the opening-hours chunk come
     await kb.close();
     app.close();
   }
+  return { gw, standIn, embeddings, plantedKey };
+}
+
+/**
+ * A caller asks, the agent looks it up: SIPp (the carrier, real), the REAL managed rtpengine, the
+ * gateway daemon in this process, its knowledge base on sqlite-vec, the OpenAI Realtime STAND-IN
+ * (which plays the model deciding to call kb_search) and the OpenAI embeddings STAND-IN. The
+ * function output the Realtime stand-in receives must hold the opening-hours chunk.
+ */
+t.test('SIPp call → the model calls kb_search → the opening-hours chunk comes back as the function output', async (t) => {
+  // A shared, loaded test box: the search budget is not what this test is about.
+  const { gw, standIn, embeddings, plantedKey } = await gatewayWithFaq(t, 'search_min_score = 0.1\nsearch_timeout_ms = 15000');
   const queriesBefore = embeddings.requests.length;
 
   let asked = false;
@@ -73,28 +84,7 @@ t.test('SIPp call → the model calls kb_search → the opening-hours chunk come
 });
 
 t.test('the call ends while kb_search waits on a slow embeddings API: the lookup is aborted with the call, its request cancelled', async (t) => {
-  const embeddings = await OpenAIEmbeddingsStandIn.start({ apiKey: 'set-below' });
-  t.teardown(() => embeddings.close());
-  const { gw, standIn, plantedKey } = await realtimeGateway({
-    rest: `\n[kb]\nembeddings_base_url = "${embeddings.baseURL}"\nsearch_timeout_ms = 30000\n`,
-  });
-  embeddings.acceptKey(plantedKey);
-  t.teardown(async () => {
-    await gw.stop();
-    await standIn.close();
-  });
-  const app = await openProvisioning({ configPath: gw.configPath, logDestination: { write: () => true } as never });
-  const kb = openKnowledge(app);
-  try {
-    kb.knowledge.createBase('acme', 'faq');
-    const file = join(gw.dir, 'hours.md');
-    writeFileSync(file, HOURS_MD);
-    await kb.knowledge.addDocuments('acme', 'faq', [file]);
-    kb.knowledge.linkAgent('acme', 'assistant', ['faq']);
-  } finally {
-    await kb.close();
-    app.close();
-  }
+  const { gw, standIn, embeddings } = await gatewayWithFaq(t, 'search_timeout_ms = 30000');
   // The query's embedding would take 60 s; the caller hangs up after about 3 s.
   embeddings.delayAnswers(60_000);
   let asked = false;

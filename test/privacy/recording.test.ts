@@ -4,10 +4,11 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RecordingWriter, type RecordingOutput, type RecordingSummary } from '../../src/calls/recording-writer.js';
 import { objectAd } from '../../src/crypto/keyring.js';
-import { CHUNK_LENGTH_BYTES, STREAM_MAGIC, openPullStream, openPushStream } from '../../src/crypto/secretstream.js';
+import { CHUNK_LENGTH_BYTES, STREAM_MAGIC, openPushStream } from '../../src/crypto/secretstream.js';
 import { PcmuCodec } from '../../src/media/codecs/g711.js';
 import { ErasureService } from '../../src/privacy/erasure-service.js';
 import { RecordingService } from '../../src/privacy/recording-service.js';
+import { recordingStreamReader } from '../../src/app/recordings.js';
 import { CallRecordsService } from '../../src/tenancy/call-records-service.js';
 import { makeProvisioning } from '../helpers/store.js';
 
@@ -42,13 +43,7 @@ async function setup(t: Test) {
   const service = new RecordingService(
     p.store,
     p.keyring,
-    {
-      magic: STREAM_MAGIC,
-      headerBytes: p.sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES,
-      lengthBytes: CHUNK_LENGTH_BYTES,
-      openPull: (key, header, ad) => openPullStream(p.sodium, key, header, ad),
-      ad: (acc, call) => objectAd(acc, call, 'recording'),
-    },
+    recordingStreamReader(p.sodium),
     p.clock,
     'test',
     dir,

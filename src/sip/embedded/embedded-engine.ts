@@ -15,7 +15,7 @@ import type { Logger } from '../../core/logger.js';
 import { TypedEmitter } from '../../core/typed-emitter.js';
 import type { SipEngine, SipEngineEvents, SipTransport } from '../sip-engine.js';
 import { serializeMessage } from './message/index.js';
-import type { SipMessage, SipRequest } from './message/types.js';
+import type { SipMessage } from './message/types.js';
 import { timerTables } from './timers.js';
 import { TransactionLayer } from './transaction/transaction-layer.js';
 import { TcpTransport } from './transport/tcp-transport.js';

@@ -7,7 +7,6 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { FakeClock } from '../../../src/core/clock.js';
-import type { SipRequest } from '../../../src/sip/embedded/message/types.js';
 import type { IncomingCall } from '../../../src/sip/sip-engine.js';
 import {
   OFFER_SDP,
